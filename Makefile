@@ -1,0 +1,71 @@
+# Multi-Task Learning for AI Shopping Guides: build, test and run the course.
+# GNU make. Needs only a Python 3.11 on PATH (as python3, or say `make PYTHON=python3.11`).
+# `make` alone lists the targets.
+
+PYTHON        ?= python3
+VENV          := .venv
+VENV_BIN      := $(VENV)/bin
+VENV_PY       := $(VENV_BIN)/python
+PIP_VERSION   := 26.3
+LOCK          := requirements-lock.txt
+DEP_FILES     := pyproject.toml $(LOCK)
+NOTEBOOK_DIR  := notebooks
+SOLUTION_DIR  := solutions
+BUILD_DIR     := build
+SANITIZE      := tests/nbval_sanitize.cfg
+KERNEL_NAME   := mtl-course
+KERNEL_TITLE  := Python 3.11 (mtl-course)
+# Every notebook, lessons first; a folder with none adds nothing (no literal '*.ipynb').
+# (git keeps no empty folders, so a fresh clone may lack notebooks/ or solutions/ too:
+# `make test` passes pytest only the folders that exist.)
+NOTEBOOKS      = $(sort $(wildcard $(NOTEBOOK_DIR)/*.ipynb)) $(sort $(wildcard $(SOLUTION_DIR)/*.ipynb))
+
+# The install is redone only when the dependency files change: the stamp's name carries
+# the sha256 of their contents (hashed with $(PYTHON), so no sha256sum/shasum needed).
+DEP_HASH      := $(shell $(PYTHON) -c "import hashlib,sys; h=hashlib.sha256(); [h.update(open(f,'rb').read()) for f in sys.argv[1:]]; print(h.hexdigest()[:16])" $(DEP_FILES))
+STAMP         := $(VENV)/.installed-$(DEP_HASH)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup course test lab refresh data clean
+
+help: ## list the targets
+	@echo "Multi-Task Learning for AI Shopping Guides: make targets"
+	@grep -E '^[a-z]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/^([a-z]+):.*## /  make \1\t/' | expand -t 16
+	@echo "Python used to create $(VENV): PYTHON=$(PYTHON) (must be 3.11)"
+
+setup: $(STAMP) ## create .venv (if missing) and install the locked dependencies (if changed)
+
+$(STAMP):
+	@if [ ! -x $(VENV_PY) ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	    || { echo "error: $(PYTHON) is not Python 3.11; run e.g. make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }; \
+	  echo "creating $(VENV) with $(PYTHON)"; \
+	  $(PYTHON) -m venv $(VENV) && $(VENV_PY) -m pip install -q pip==$(PIP_VERSION); \
+	fi
+	@echo "installing $(LOCK) and mtl_lessons (editable) into $(VENV)"
+	@rm -f $(VENV)/.installed-*
+	$(VENV_PY) -m pip install -q -r $(LOCK)
+	$(VENV_PY) -m pip install -qq --no-deps -e .
+	$(VENV_PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_TITLE)" >/dev/null
+	@touch $@
+
+course: setup ## execute every notebook headless into build/ (sources untouched)
+	$(VENV_PY) -m mtl_lessons.run_notebooks --out $(BUILD_DIR) $(NOTEBOOKS)
+
+test: setup ## run all tests: unit tests, notebook hygiene, and every notebook under nbval
+	$(VENV_PY) -m pytest $(wildcard tests $(NOTEBOOK_DIR) $(SOLUTION_DIR)) --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) -q
+
+lab: setup ## start JupyterLab from .venv
+	@echo "In JupyterLab choose the kernel \"$(KERNEL_TITLE)\" (or \"Python 3 (ipykernel)\": the same .venv)."
+	$(VENV_BIN)/jupyter lab
+
+refresh: setup ## maintainers: re-execute notebooks in place to update their committed outputs
+	$(VENV_PY) -m mtl_lessons.run_notebooks --inplace $(NOTEBOOKS)
+
+data: setup ## regenerate datasets/ from the simulator
+	$(VENV_PY) -m mtl_lessons.data
+
+clean: ## remove build/
+	rm -rf $(BUILD_DIR)

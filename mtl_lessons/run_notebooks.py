@@ -1,0 +1,260 @@
+"""Execute course notebooks headless, one fresh kernel each, and report a timing table.
+
+Used by the Makefile::
+
+    python -m mtl_lessons.run_notebooks --out build notebooks/*.ipynb solutions/*.ipynb
+    python -m mtl_lessons.run_notebooks --inplace notebooks/*.ipynb     # maintainers
+
+Each notebook runs top to bottom in a new ``python3`` kernel (the Python that runs this
+module) whose working directory is the notebook's own folder, so relative paths such as
+``../datasets`` work exactly as in JupyterLab. The kernel gets a quiet TensorFlow
+environment (see :data:`KERNEL_ENV`) and matplotlib's inline backend.
+
+``--out DIR`` writes ``DIR/<folder>/<name>.ipynb`` (``build/notebooks/01_x.ipynb``) and
+never touches the source; a notebook that fails is still written there, up to the failing
+cell, for inspection. ``--inplace`` overwrites the source with fresh outputs, but only
+when the whole notebook succeeded. Either way the saved notebook has
+``kernelspec.name == "python3"`` and no per-cell ``execution`` timing metadata, so
+re-running an unchanged, deterministic notebook gives an identical file.
+
+One line per notebook is printed, then a total line::
+
+    notebooks/01_intro.ipynb                                12.3 s  ok
+    total  1 notebooks  12.3 s  0 failed
+
+The exit status is 1 if any notebook failed, 2 for a usage error, else 0.
+
+Importing this module imports neither PyTorch nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+KERNEL_NAME = "python3"
+"""Kernel every notebook runs in (and the ``kernelspec.name`` saved in it)."""
+
+KERNELSPEC = {"name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python"}
+"""The ``kernelspec`` metadata written into every executed notebook."""
+
+DEFAULT_TIMEOUT = 600
+"""Seconds one cell may run before the notebook counts as failed."""
+
+KERNEL_ENV: Mapping[str, str] = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # no C++ INFO/WARNING lines from TensorFlow on stderr
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # no "oneDNN custom operations" banner; bit-stable results
+    "KERAS_BACKEND": "tensorflow",
+    "PYTHONHASHSEED": "0",
+}
+"""Environment variables set in every child kernel (on top of this process's own)."""
+
+ERROR_LINES = 12
+"""How many lines of a failing notebook's error are printed."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NAME_WIDTH = 52
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of running one notebook."""
+
+    path: Path
+    seconds: float
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if every cell ran without an error."""
+        return self.error is None
+
+
+def kernel_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the environment for a child kernel: ``base`` (default ``os.environ``) plus
+    :data:`KERNEL_ENV`, without ``MPLBACKEND`` so that ipykernel picks the inline backend
+    (a CI's ``MPLBACKEND=Agg`` would otherwise drop every figure from the outputs)."""
+    env = dict(os.environ if base is None else base)
+    env.update(KERNEL_ENV)
+    env.pop("MPLBACKEND", None)
+    return env
+
+
+def clean_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Make a notebook's metadata run-independent, in place, and return it.
+
+    Sets ``kernelspec`` to :data:`KERNELSPEC` and removes the ``execution`` timing
+    metadata (``iopub.execute_input`` and friends) that JupyterLab records per cell.
+    """
+    nb.metadata["kernelspec"] = nbformat.from_dict(dict(KERNELSPEC))
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+def output_path(notebook: Path, out_dir: Path) -> Path:
+    """Where ``--out out_dir`` writes ``notebook``: ``out_dir/<its folder name>/<its name>``."""
+    return out_dir / notebook.resolve().parent.name / notebook.name
+
+
+def execute_notebook(
+    path: Path, timeout: int = DEFAULT_TIMEOUT, env: Mapping[str, str] | None = None
+) -> tuple[nbformat.NotebookNode, BaseException | None]:
+    """Run ``path`` in a fresh :data:`KERNEL_NAME` kernel with its folder as working directory.
+
+    Returns the (partly, on error) executed notebook with cleaned metadata and the exception
+    that stopped it, or ``None`` when every cell succeeded.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+        record_timing=False,
+        allow_errors=False,
+        # The kernel's own start-up log (e.g. "running over TCP without encryption")
+        # goes to this process's stderr, not into the notebook; keep the table readable.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    error: BaseException | None = None
+    try:
+        client.execute(env=kernel_env(env))
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+        error = exc
+    return clean_metadata(nb), error
+
+
+def error_summary(error: BaseException, max_lines: int = ERROR_LINES) -> str:
+    """The exception's class name and the first ``max_lines`` non-blank lines of its message,
+    without terminal colour codes, indented for the table."""
+    text = _ANSI.sub("", str(error))
+    lines = [line for line in text.splitlines() if line.strip()][:max_lines]
+    return "\n".join([f"    {type(error).__name__}"] + [f"    | {line}" for line in lines])
+
+
+def format_row(result: Result) -> str:
+    """One fixed-width table line: path, seconds with one decimal, ok/FAILED."""
+    name = str(result.path)
+    return f"{name:<{_NAME_WIDTH}} {result.seconds:7.1f} s  {'ok' if result.ok else 'FAILED'}"
+
+
+def format_total(results: Sequence[Result]) -> str:
+    """The closing line: ``total  N notebooks  S s  K failed``."""
+    seconds = sum(r.seconds for r in results)
+    failed = sum(not r.ok for r in results)
+    return f"total  {len(results)} notebooks  {seconds:.1f} s  {failed} failed"
+
+
+def collect(paths: Sequence[str]) -> list[Path]:
+    """Turn the command line's paths into existing notebook files.
+
+    A path that still contains a glob character and does not exist is a shell pattern that
+    matched nothing (e.g. ``solutions/*.ipynb`` before any solution exists): it is skipped
+    with a note. Any other missing path is an error (:class:`FileNotFoundError`).
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            if path not in found:
+                found.append(path)
+        elif any(ch in raw for ch in "*?[") and not path.exists():
+            print(f"note: no notebook matches {raw}", file=sys.stderr)
+        else:
+            raise FileNotFoundError(f"no such notebook: {raw}")
+    return found
+
+
+def run(
+    notebooks: Sequence[Path],
+    out_dir: Path | None,
+    timeout: int = DEFAULT_TIMEOUT,
+) -> list[Result]:
+    """Execute each notebook, write it (to ``out_dir`` or, with ``out_dir=None``, in place),
+    print its table line as soon as it is done, and return the results."""
+    results: list[Result] = []
+    for path in notebooks:
+        start = time.perf_counter()
+        nb: nbformat.NotebookNode | None
+        try:
+            nb, error = execute_notebook(path, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - e.g. a file that is not a notebook
+            nb, error = None, exc
+        result = Result(path, time.perf_counter() - start, error)
+        if nb is None:
+            pass
+        elif out_dir is not None:
+            target = output_path(path, out_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+        elif result.ok:
+            nbformat.write(nb, path)
+        results.append(result)
+        print(format_row(result), flush=True)
+        if error is not None:
+            print(error_summary(error), flush=True)
+    return results
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mtl_lessons.run_notebooks",
+        description="Execute notebooks headless, each in a fresh python3 kernel, "
+        "and print a timing table. Exit status 1 if any notebook fails.",
+    )
+    parser.add_argument("notebooks", nargs="*", help="notebook files (.ipynb) to execute, in order")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write executed copies to DIR/<folder>/<name>.ipynb; sources stay untouched",
+    )
+    where.add_argument(
+        "--inplace",
+        action="store_true",
+        help="overwrite each source notebook with its fresh outputs (only if it succeeded)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per-cell time limit (default {DEFAULT_TIMEOUT})",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        notebooks = collect(args.notebooks)
+    except FileNotFoundError as exc:
+        parser.error(str(exc))  # exits with status 2
+    out_dir: Path | None = args.out
+    if out_dir is not None:
+        for path in notebooks:
+            if output_path(path, out_dir).resolve() == path.resolve():
+                parser.error(f"--out {out_dir} would overwrite {path}; use --inplace for that")
+    if not notebooks:
+        print("no notebooks to run")
+    results = run(notebooks, out_dir, timeout=args.timeout)
+    print(format_total(results), flush=True)
+    return 1 if any(not r.ok for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
