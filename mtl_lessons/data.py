@@ -11,14 +11,16 @@ Entities (all drawn from one ``numpy.random.Generator`` seeded by ``ShopConfig.s
 
 * **Categories** ``k`` have a centre :math:`c_k \in \mathbb{R}^d` and a median price.
 * **Users** ``u`` belong to a segment (``student``, ``family``, ``professional``, ``senior``) and
-  a city tier (1–3). Their taste is :math:`t_u = m_{segment} + 0.8\,z_u` (segment mean plus an
-  individual part), their price sensitivity :math:`\beta_u` is log-normal around a segment and
+  a city tier (1–3). Their taste is :math:`t_u = m_{segment} + 0.15\,z_u` (segment mean plus a
+  small individual part), their price sensitivity :math:`\beta_u` is log-normal around a segment and
   tier level, and their activity (how many impressions they get) is log-normal: a few users are
   very active, most are not.
-* **Items** ``i`` have a category, a brand (brands have a quality tier), a price (log-normal
-  around the category median), a quality :math:`q_i`, an appeal (long-tailed popularity) and a
-  latent vector :math:`v_i = c_{k(i)} + 0.7\,z_i`.
-* A second, *purchase-only* taste :math:`t'_u` (independent of :math:`t_u`) lets the knob
+* **Items** ``i`` have a category, a brand (brands have a tier, an appeal and a quality), a
+  price (log-normal around the category median), a quality :math:`q_i` (brand plus item part),
+  an appeal (brand plus item part; it also drives a long tail of exposure) and a latent vector
+  :math:`v_i = c_{k(i)} + 0.3\,z_i`.
+* A second, *purchase-only* taste :math:`t'_u = m'_{segment} + 0.15\,z'_u`, drawn independently
+  of :math:`t_u`, lets the knob
   ``task_correlation`` :math:`\rho` decide how much buying shares with clicking:
   :math:`a^{buy}_{ui} = \rho\, t_u^\top v_i + \sqrt{1-\rho^2}\, t'^\top_u v_i`.
 
@@ -33,10 +35,10 @@ three steps of one impression:
 
 .. math::
 
-   s_{click} &= b_1 + 0.9\,t_u^\top v_i + 0.5\,\text{appeal}_i - 0.07(\text{pos}-1)
+   s_{click} &= -2.7 + 0.6\,t_u^\top v_i + 0.5\,\text{appeal}_i - 0.07(\text{pos}-1)
                + 0.35\,\text{promo} + \text{device}_{click} + \text{hour}_{click} \\
-   s_{cart}  &= b_2 + 0.6\,a^{buy}_{ui} + 0.5\,q_i - 1.2\,\delta_u + 0.3\,\text{promo} \\
-   s_{buy}   &= b_3 + 0.6\,a^{buy}_{ui} + 0.4\,q_i - 1.8\,\delta_u + 0.4\,\text{promo}
+   s_{cart}  &= -1.5 + 0.5\,a^{buy}_{ui} + 0.5\,q_i - 0.8\,\delta_u + 0.3\,\text{promo} \\
+   s_{buy}   &= b_3 + 0.5\,a^{buy}_{ui} + 0.4\,q_i - 1.2\,\delta_u + 0.4\,\text{promo}
 
 click ~ Bernoulli(σ(s_click + ε)); add_to_cart ~ click · Bernoulli(σ(s_cart + ε));
 purchase ~ add_to_cart · Bernoulli(σ(s_buy + ε)). The intercept :math:`b_3` is solved so that the
@@ -268,6 +270,7 @@ def simulate_shop(config: ShopConfig | None = None) -> Shop:
     cat_centre = _normal(rng, (n_cat, d), 0.9)
     cat_price = np.exp(rng.uniform(np.log(8.0), np.log(400.0), n_cat))
     seg_taste = _normal(rng, (len(SEGMENTS), d), 0.6)
+    seg_taste_buy = _normal(rng, (len(SEGMENTS), d), 0.6)
     seg_price_level = np.array([0.55, 0.2, -0.35, 0.1])  # students most price-sensitive
 
     # users
@@ -277,7 +280,7 @@ def simulate_shop(config: ShopConfig | None = None) -> Shop:
     age_mean = np.array([21.0, 38.0, 33.0, 64.0])[segment]
     age = np.clip(np.round(age_mean + _normal(rng, nu, 5.0)), 16, 90).astype(int)
     taste = seg_taste[segment] + _normal(rng, (nu, d), 0.15)
-    taste_buy = seg_taste[segment] + _normal(rng, (nu, d), 0.15)
+    taste_buy = seg_taste_buy[segment] + _normal(rng, (nu, d), 0.15)
     price_sens = np.exp(seg_price_level[segment] + 0.15 * (city_tier - 2) + _normal(rng, nu, 0.3))
     activity = np.exp(_normal(rng, nu, 1.0))
 
