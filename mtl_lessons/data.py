@@ -208,6 +208,18 @@ class Shop:
     oracle: pd.DataFrame
     config: ShopConfig = field(default_factory=ShopConfig)
 
+    def oracle_for(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The oracle rows of ``table``'s impressions, in ``table``'s order (index 0 … n−1).
+
+        For ceiling analysis only: never feed these columns to a model.
+        """
+        if "impression_id" not in table.columns:
+            raise ValueError("table must have an 'impression_id' column")
+        rows = self.oracle.set_index("impression_id").reindex(table["impression_id"].to_numpy())
+        if rows["p_click"].isna().any():
+            raise ValueError("table has impression_id values that are not in this shop")
+        return rows.reset_index()
+
 
 def _normal(rng: np.random.Generator, size, scale: float = 1.0) -> np.ndarray:
     return rng.normal(0.0, scale, size=size)
@@ -454,6 +466,7 @@ _REQUIRED = {
                "p_positive_sentiment", "expected_log_dwell", "p_next_category_true",
                "next_category_argmax"],
 }
+_MAY_BE_MISSING = {"rating", "sentiment", "dwell_seconds"}
 _REGENERATE = "regenerate it with `make data` (or `python -m mtl_lessons.data`)"
 
 
@@ -488,6 +501,11 @@ def load_shop(directory: str | Path = DATA_DIR) -> Shop:
         missing = [c for c in _REQUIRED[name] if c not in table.columns]
         if missing:
             raise ValueError(f"dataset file {filename} lacks columns {missing}: {_REGENERATE}")
+        expected_rows = {"users": config.n_users, "items": config.n_items}.get(name, config.n_impressions)
+        complete = [c for c in _REQUIRED[name] if c not in _MAY_BE_MISSING]
+        if len(table) != expected_rows or table[complete].isna().any().any():
+            raise ValueError(f"dataset file {filename} is incomplete ({len(table)} rows, {expected_rows} expected, "
+                             f"or empty cells): {_REGENERATE}")
         for column in table.columns.intersection(list(categories)):
             unknown = set(table[column].dropna().unique()) - set(categories[column])
             if unknown:
@@ -579,7 +597,7 @@ def task_labels(table: pd.DataFrame, task: str) -> np.ndarray:
         values = column.cat.codes.to_numpy().astype(np.float64)
         values[values < 0] = np.nan
     else:
-        values = column.to_numpy(dtype=np.float64)
+        values = column.to_numpy(dtype=np.float64, copy=True)
     if t.log_label:
         values = np.log(values)
     values[~task_mask(table, task)] = np.nan

@@ -277,3 +277,12 @@ def test_join_keeps_one_row_per_impression_and_no_oracle(small):
     table = D.join_features(small)
     assert len(table) == len(small.impressions)
     assert not any(c.startswith("p_") or c.startswith("expected") for c in table.columns)
+
+
+def test_oracle_for_aligns_rows(small):
+    split = D.chronological_split(small.impressions)
+    rows = small.oracle_for(split.test)
+    np.testing.assert_array_equal(rows["impression_id"], split.test["impression_id"])
+    bad = split.test.assign(impression_id=split.test["impression_id"] + 10**9)
+    with pytest.raises(ValueError, match="impression_id"):
+        small.oracle_for(bad)
