@@ -65,7 +65,9 @@ def correlation_heatmap(corr: pd.DataFrame, title: str) -> plt.Axes:
         ax.set_yticks(ticks, corr.index)
         for i in ticks:
             for j in ticks:
-                ax.text(j, i, f"{corr.iat[i, j]:.2f}", ha="center", va="center", fontsize=9)
+                value = corr.iat[i, j]
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                        color="white" if abs(value) > 0.6 else "black")
         fig.colorbar(image, ax=ax, label="Pearson correlation")
         ax.set_title(title)
         fig.tight_layout()
