@@ -736,15 +736,107 @@ class FeatureEncoder:
         return ModelInputs(categorical, numeric, labels, masks)
 
 
+# --------------------------------------------------------------------------- data card figures
+CARD_FILE = "DATA_CARD.md"
+_CARD_START, _CARD_END = "<!-- measured:start -->", "<!-- measured:end -->"
+
+
+def price_sensitivity(shop: Shop, by: str = "segment") -> pd.Series:
+    """Purchase rate of items priced below their category's median price divided by the rate
+    of items priced above it, per value of the user attribute ``by`` (higher: more price-sensitive).
+
+    Args:
+        by: a column of ``shop.users`` other than ``user_id`` (``"segment"``, ``"city_tier"``, ``"age"``).
+    """
+    if by not in shop.users.columns or by == "user_id":
+        raise ValueError(f"by must be one of {[c for c in shop.users.columns if c != 'user_id']}, got {by!r}")
+    table = join_features(shop)
+    cheap = table["price"] < table.groupby("category", observed=True)["price"].transform("median")
+    rates = table.groupby([table[by], cheap], observed=True)["purchase"].mean().unstack()
+    return (rates[True] / rates[False]).rename("cheap / expensive").sort_values(ascending=False)
+
+
+def measure(shop: Shop) -> pd.DataFrame:
+    """The realism figures of the data card, measured on ``shop`` (never typed by hand).
+
+    Returns:
+        A table with columns ``figure`` and ``value`` (formatted text).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    im = shop.impressions
+    clicks, carts, buys = (int(im[c].sum()) for c in ("click", "add_to_cart", "purchase"))
+    split = chronological_split(im)
+    test_oracle = shop.oracle_for(split.test)
+    ctr = im.groupby("position")["click"].mean()
+    items = im["item_id"].value_counts()
+    users = im["user_id"].value_counts()
+    ratio = price_sensitivity(shop, "segment")
+    bought = im["purchase"] == 1
+    ratings = im.loc[bought, "rating"].value_counts(normalize=True).sort_index()
+    rows = [
+        ("impressions / users / items / categories / days",
+         f"{len(im):,} / {len(shop.users):,} / {len(shop.items):,} / {shop.config.n_categories} / {shop.config.n_days}"),
+        ("click-through rate", f"{clicks / len(im):.2%}"),
+        ("add-to-cart given click", f"{carts / clicks:.2%}"),
+        ("purchase given add-to-cart", f"{buys / carts:.2%}"),
+        ("purchases per impression", f"{buys / len(im):.2%} ({buys:,} purchases)"),
+        ("train / valid / test rows (days 0–20 / 21–24 / 25–29)",
+         f"{len(split.train):,} / {len(split.valid):,} / {len(split.test):,}"),
+        ("purchases in the test split", f"{int(split.test['purchase'].sum()):,}"),
+        ("position bias: CTR at position 1 vs 10", f"{ctr[1]:.2%} vs {ctr[10]:.2%}"),
+        ("long tail: impressions of the top 10% of items", f"{items.iloc[: len(shop.items) // 10].sum() / len(im):.0%}"),
+        ("skewed activity: impressions of the top 10% of users",
+         f"{users.iloc[: len(shop.users) // 10].sum() / len(im):.0%} (median user {users.median():.0f}, max {users.max():,})"),
+        ("price sensitivity: purchase rate below / above category median price",
+         ", ".join(f"{seg} {r:.2f}×" for seg, r in ratio.items())),
+        ("rating distribution 1–5 (purchases)", " / ".join(f"{p:.0%}" for p in ratings.to_numpy())),
+        ("positive review sentiment (purchases)", f"{im.loc[bought, 'sentiment'].mean():.0%}"),
+        ("median dwell time (clicks)", f"{im['dwell_seconds'].median():.0f} s"),
+    ]
+    for task in ("click", "add_to_cart", "purchase"):
+        auc = roc_auc_score(split.test[task], test_oracle[TASKS[task].oracle])
+        rows.append((f"oracle AUC on the test split: {task}", f"{auc:.3f}"))
+    return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+def card_figures_markdown(shop: Shop) -> str:
+    """``measure(shop)`` as the Markdown table that stands in the data card."""
+    lines = ["| figure | value |", "|---|---|"]
+    lines += [f"| {f} | {v} |" for f, v in measure(shop).itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def update_card(shop: Shop, card: str | Path) -> None:
+    """Replace the measured block of the data card (between its markers) with fresh figures."""
+    card = Path(card)
+    text = card.read_text(encoding="utf-8")
+    if _CARD_START not in text or _CARD_END not in text:
+        raise ValueError(f"{card.name} lacks the markers {_CARD_START} … {_CARD_END}")
+    head, rest = text.split(_CARD_START, 1)
+    _, tail = rest.split(_CARD_END, 1)
+    card.write_text(f"{head}{_CARD_START}\n{card_figures_markdown(shop)}\n{_CARD_END}{tail}", encoding="utf-8")
+
+
+def card_block(card: str | Path) -> str:
+    """The measured block currently written in the data card (without markers)."""
+    text = Path(card).read_text(encoding="utf-8")
+    return text.split(_CARD_START, 1)[1].split(_CARD_END, 1)[0].strip()
+
+
 # --------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset."""
+    """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset and its card's figures."""
     parser = argparse.ArgumentParser(description="Regenerate the simulated shop dataset.")
     parser.add_argument("--out", default=str(DATA_DIR), help="directory to write (default: datasets/)")
     args = parser.parse_args(argv)
     shop = simulate_shop()
     for path in save_shop(shop, args.out):
         print(f"wrote {path.name} ({path.stat().st_size / 1e6:.2f} MB)")
+    card = Path(args.out) / CARD_FILE
+    if card.is_file():
+        update_card(shop, card)
+        print(f"updated the measured figures in {card.name}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from . import data as D
 
-__all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_sensitive_segment"]
+__all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_sensitive_tier"]
 
 
 def _not_started(answer) -> bool:
@@ -62,18 +62,8 @@ def lesson01_oracle_auc_cart(answer, shop: D.Shop) -> bool:
                     hint="Use roc_auc_score(labels, oracle p_add_to_cart) on the validation rows only.")
 
 
-def price_sensitivity_by_segment(shop: D.Shop) -> "pd.Series":  # noqa: F821 - pandas type in a string
-    """Purchase rate of items priced below their category median divided by the rate above it,
-    per user segment (higher: more price-sensitive)."""
-    table = D.join_features(shop)
-    median = table.groupby("category", observed=True)["price"].transform("median")
-    cheap = table["price"] < median
-    rates = table.groupby([table["segment"], cheap], observed=True)["purchase"].mean().unstack()
-    return (rates[True] / rates[False]).sort_values(ascending=False)
-
-
-def lesson01_price_sensitive_segment(answer, shop: D.Shop) -> bool:
-    """Exercise 01.3: the segment whose purchase rate drops most when items are expensive."""
-    expected = str(price_sensitivity_by_segment(shop).index[0])
+def lesson01_price_sensitive_tier(answer, shop: D.Shop) -> bool:
+    """Exercise 01.3: the city tier whose purchase rate drops most when items are expensive."""
+    expected = int(D.price_sensitivity(shop, "city_tier").index[0])
     return feedback("Exercise 3", answer, expected,
-                    hint="Compare each segment's purchase rate below and above the category median price.")
+                    hint="Compare each city tier's purchase rate below and above the category median price.")

@@ -286,3 +286,13 @@ def test_oracle_for_aligns_rows(small):
     bad = split.test.assign(impression_id=split.test["impression_id"] + 10**9)
     with pytest.raises(ValueError, match="impression_id"):
         small.oracle_for(bad)
+
+
+def test_data_card_figures_are_measured_not_typed(shop):
+    card = D.DATA_DIR / D.CARD_FILE
+    assert D.card_block(card) == D.card_figures_markdown(shop)
+
+
+def test_price_sensitivity_rejects_unknown_attribute(shop):
+    with pytest.raises(ValueError, match="by must be one of"):
+        D.price_sensitivity(shop, "income")

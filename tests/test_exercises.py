@@ -12,7 +12,7 @@ def shop() -> data.Shop:
 
 
 CHECKS = [exercises.lesson01_cart_to_purchase, exercises.lesson01_oracle_auc_cart,
-          exercises.lesson01_price_sensitive_segment]
+          exercises.lesson01_price_sensitive_tier]
 
 
 @pytest.mark.parametrize("check", CHECKS)
@@ -25,7 +25,8 @@ def test_unstarted_or_wrong_answers_get_feedback_not_errors(check, answer, shop,
 def test_right_answers_pass(shop, capsys):
     train = data.chronological_split(shop.impressions).train
     assert exercises.lesson01_cart_to_purchase(train["purchase"].sum() / train["add_to_cart"].sum(), shop)
-    assert exercises.lesson01_price_sensitive_segment("student", shop)
+    tier = int(data.price_sensitivity(shop, "city_tier").index[0])
+    assert exercises.lesson01_price_sensitive_tier(tier, shop)
     assert "correct" in capsys.readouterr().out
 
 
