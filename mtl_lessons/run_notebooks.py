@@ -92,13 +92,30 @@ def kernel_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
 def clean_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Make a notebook's metadata run-independent, in place, and return it.
 
-    Sets ``kernelspec`` to :data:`KERNELSPEC` and removes the ``execution`` timing
-    metadata (``iopub.execute_input`` and friends) that JupyterLab records per cell.
+    Sets ``kernelspec`` to :data:`KERNELSPEC`, removes the ``execution`` timing
+    metadata (``iopub.execute_input`` and friends) that JupyterLab records per cell, and
+    merges consecutive stream outputs of the same stream: the kernel flushes ``print`` in
+    chunks whose boundaries depend on timing, so unmerged files would differ between runs.
     """
     nb.metadata["kernelspec"] = nbformat.from_dict(dict(KERNELSPEC))
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
+        if cell.get("cell_type") == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
     return nb
+
+
+def _coalesce_streams(outputs: list) -> list:
+    """Join runs of stream outputs with the same name (stdout/stderr) into one output each."""
+    merged: list = []
+    for out in outputs:
+        previous = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == out.get("name")):
+            previous["text"] = "".join(previous["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 def output_path(notebook: Path, out_dir: Path) -> Path:

@@ -261,3 +261,15 @@ def test_importing_the_runner_imports_no_framework() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_runner_merges_stream_chunks():
+    """print() output that reaches the kernel in several chunks is saved as one stream output."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="PASS: a"),
+        nbformat.v4.new_output("stream", name="stdout", text="\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="e"),
+    ]
+    outputs = run_notebooks.clean_metadata(nb).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "PASS: a\n"), ("stderr", "e")]
