@@ -3,6 +3,7 @@
 Each check compares a learner's answer with the value the course data gives (computed here,
 never typed in), prints one line of feedback, and never raises: an exercise the learner has
 not started (its answer still ``...`` or ``None``) gets a reminder instead of an error.
+Checks return ``None`` so that a notebook cell shows the feedback line and nothing else.
 """
 from __future__ import annotations
 
@@ -20,21 +21,18 @@ def _not_started(answer) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: str = "") -> bool:
-    """Print whether ``answer`` matches ``expected`` (numbers within ``rel_tol``, else equality).
-
-    Returns:
-        True when the answer is right; False when it is wrong, missing or of the wrong type.
-    """
+def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: str = "") -> None:
+    """Print whether ``answer`` matches ``expected`` (numbers within ``rel_tol``, else equality):
+    a line with "correct ✓", "not yet — …" or "not started yet — …"."""
     if _not_started(answer):
         print(f"{exercise}: not started yet — replace ... with your answer and run the cell again.")
-        return False
+        return
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         try:
             value = float(answer)
         except (TypeError, ValueError):
             print(f"{exercise}: expected a number, got {type(answer).__name__}. {hint}".rstrip())
-            return False
+            return
         right = math.isclose(value, float(expected), rel_tol=rel_tol, abs_tol=1e-12)
     else:
         right = answer == expected
@@ -42,28 +40,27 @@ def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: st
         print(f"{exercise}: correct ✓")
     else:
         print(f"{exercise}: not yet — {answer!r} is not what the data gives. {hint}".rstrip())
-    return right
 
 
-def lesson01_cart_to_purchase(answer, shop: D.Shop) -> bool:
+def lesson01_cart_to_purchase(answer, shop: D.Shop) -> None:
     """Exercise 01.1: purchases / add-to-carts on the training split."""
     train = D.chronological_split(shop.impressions).train
     expected = train["purchase"].sum() / train["add_to_cart"].sum()
-    return feedback("Exercise 1", answer, expected,
+    feedback("Exercise 1", answer, expected,
                     hint="Divide the number of purchases by the number of add-to-carts, on split.train.")
 
 
-def lesson01_oracle_auc_cart(answer, shop: D.Shop) -> bool:
+def lesson01_oracle_auc_cart(answer, shop: D.Shop) -> None:
     """Exercise 01.2: the oracle's AUC on add_to_cart over the validation split."""
     valid = D.chronological_split(shop.impressions).valid
     oracle = shop.oracle.set_index("impression_id").loc[valid["impression_id"], "p_add_to_cart"]
     expected = roc_auc_score(valid["add_to_cart"], oracle)
-    return feedback("Exercise 2", answer, expected,
+    feedback("Exercise 2", answer, expected,
                     hint="Use roc_auc_score(labels, oracle p_add_to_cart) on the validation rows only.")
 
 
-def lesson01_price_sensitive_tier(answer, shop: D.Shop) -> bool:
+def lesson01_price_sensitive_tier(answer, shop: D.Shop) -> None:
     """Exercise 01.3: the city tier whose purchase rate drops most when items are expensive."""
     expected = int(D.price_sensitivity(shop, "city_tier").index[0])
-    return feedback("Exercise 3", answer, expected,
+    feedback("Exercise 3", answer, expected,
                     hint="Compare each city tier's purchase rate below and above the category median price.")
