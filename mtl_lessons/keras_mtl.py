@@ -1,0 +1,632 @@
+"""Multi-task models and their training loop in Keras 3 (TensorFlow backend).
+
+The same public API, architecture and initialisation as :mod:`mtl_lessons.torch_mtl`; a
+lesson can switch frameworks by changing one import. Imports keras and tensorflow, never torch.
+Call ``repro.setup(seed, frameworks=("keras",))`` before importing this module; if Keras has
+not been imported yet, the module sets the same environment defaults (``KERAS_BACKEND``,
+quiet TensorFlow logs) itself, without overriding values already set.
+
+Architecture (both frameworks)
+------------------------------
+* :class:`FeatureInput`: one ``Embedding`` per categorical feature (8 for ``user_id``/``item_id``,
+  4 otherwise), concatenated in ``cardinalities`` order, then the numeric columns.
+* :func:`mlp_block`: Dense → ReLU (→ Dropout) for each hidden size.
+* Heads by task kind: binary → 1 logit, multi-class → ``n_classes`` logits, regression → 1 value.
+* :class:`SingleTaskModel` and :class:`SharedBottomModel` (hard parameter sharing), both
+  ``keras.Model`` subclasses called with a dict ``{feature: int ids (n,), "numeric": (n, k)}``
+  and returning a dict task → raw output (logit (n,), logits (n, C) or value (n,)).
+
+Initialisation (both frameworks): Dense kernels Glorot-uniform, biases zero, embeddings
+uniform(−0.05, 0.05).
+
+Training: a custom loop, not ``model.fit``
+-------------------------------------------
+:func:`train` runs its own loop (a ``tf.function`` step with ``tf.GradientTape``), mirroring
+``torch_mtl.train`` line for line. Why not ``model.fit`` with per-output losses and sample
+weights? (1) Keras' default loss reduction divides a weighted loss by the *batch size*, not by
+the number of labelled rows, so a sparse task's loss would shrink with its label rate instead of
+being the masked mean (the ``"mean_with_sample_weight"`` reduction would fix that, at the cost of
+a less visible rule); (2) the loss combination would be hidden inside ``compile``'s
+``loss_weights``, whereas here it is one call to ``combine`` (default
+:func:`mtl_lessons.mtl_core.combine_losses`) that later lessons replace with adaptive weighting;
+(3) early stopping on ``metrics.task_metrics`` and restoring the best weights would need
+callbacks. The explicit loop keeps all three in view and identical to the PyTorch version.
+
+Optimiser: ``keras.optimizers.Adam`` (ε = 1e-7) with decoupled weight decay (Keras' ``weight_decay``
+multiplies each variable by ``1 − lr · wd`` before the step, as ``torch.optim.AdamW`` does), applied
+to the variables that receive a gradient; the embedding tables are excluded from the optimiser's
+decay and shrunk by the loop at their own rate (``embedding_weight_decay``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .repro import QUIET_ENV
+
+if "keras" not in sys.modules:
+    for _key, _value in QUIET_ENV.items():
+        os.environ.setdefault(_key, _value)
+
+import keras  # noqa: E402 - after the environment defaults
+import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
+
+from .data import ModelInputs, get_task  # noqa: E402
+from .mtl_core import (  # noqa: E402
+    NUMERIC_KEY,
+    EarlyStopping,
+    check_architecture,
+    check_inputs,
+    check_positive_int,
+    check_training_args,
+    combine_losses,
+    embedding_dims,
+    history_frame,
+    label_matrices,
+    output_size,
+    resolve_loss_weights,
+    resolve_embedding_decay,
+    resolve_monitor,
+    resolve_n_classes,
+    resolve_tasks,
+    validation_score,
+)
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(f"mtl_lessons.keras_mtl needs the TensorFlow backend of Keras, but Keras runs on "
+                      f"{keras.backend.backend()!r}; call repro.setup(...) before importing keras")
+
+__all__ = [
+    "FeatureInput",
+    "mlp_block",
+    "MultiTaskNet",
+    "SingleTaskModel",
+    "SharedBottomModel",
+    "parameter_count",
+    "feature_tensors",
+    "label_tensors",
+    "task_losses",
+    "combine_losses",
+    "train",
+    "predict",
+    "export_weights",
+    "import_weights",
+]
+
+EMBEDDING_INIT_RANGE = 0.05
+"""Embeddings start uniform in (−EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)."""
+
+ADAM_EPSILON = 1e-7
+"""Adam's ε (Keras' default)."""
+
+
+class _Seeds:
+    """Distinct integer seeds for successive initialisers, drawn from ``seed``.
+
+    ``seed=None`` yields None every time: Keras then draws from its global generator, which
+    ``repro.setup`` seeds. Integer seeds are used (not a ``SeedGenerator``) so no seed-state
+    variable ends up among the model's weights.
+    """
+
+    def __init__(self, seed: int | None):
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"seed must be an int ≥ 0 or None, got {seed!r}")
+        self._rng = None if seed is None else np.random.default_rng(int(seed))
+
+    def next(self) -> int | None:
+        return None if self._rng is None else int(self._rng.integers(0, 2**31 - 1))
+
+
+def _seeds(seed: int | None | _Seeds) -> _Seeds:
+    return seed if isinstance(seed, _Seeds) else _Seeds(seed)
+
+
+def _dense(units: int, seeds: _Seeds, activation: str | None = None, name: str | None = None) -> keras.layers.Dense:
+    return keras.layers.Dense(units, activation=activation, name=name,
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=seeds.next()),
+                              bias_initializer="zeros")
+
+
+# --------------------------------------------------------------------------- building blocks
+class FeatureInput(keras.layers.Layer):
+    """Embeds each categorical feature and appends the numeric columns.
+
+    Args:
+        cardinalities: feature name → number of ids (``FeatureEncoder.cardinalities``).
+        n_numeric: number of numeric columns k.
+        embedding_dims: optional feature name → embedding size; default 8 for ``user_id`` and
+            ``item_id``, 4 otherwise (:func:`mtl_lessons.mtl_core.embedding_dims`).
+        seed: seed of the initialisation (embeddings uniform(−0.05, 0.05)); None: global generator.
+
+    Input: dict feature name → int (n,), plus ``"numeric"`` → float32 (n, k).
+    Output: float32 (n, ``output_dim``) with ``output_dim = Σ embedding sizes + k``.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int,
+                 embedding_dims: Mapping[str, int] | None = None, *,
+                 seed: int | None | _Seeds = None, **kwargs):
+        super().__init__(**kwargs)
+        check_architecture(cardinalities, n_numeric, {}, 0.0)
+        seeds = _seeds(seed)
+        self.cardinalities = dict(cardinalities)
+        self.feature_names = tuple(cardinalities)
+        self.embedding_dims = _embedding_dims(cardinalities, embedding_dims)
+        self.n_numeric = int(n_numeric)
+        self.output_dim = sum(self.embedding_dims.values()) + self.n_numeric
+        self.embeddings = {
+            name: keras.layers.Embedding(
+                self.cardinalities[name], dim, name=f"embedding_{name}",
+                embeddings_initializer=keras.initializers.RandomUniform(
+                    -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE, seed=seeds.next()))
+            for name, dim in self.embedding_dims.items()
+        }
+
+    def build(self, input_shape=None) -> None:
+        for table in self.embeddings.values():
+            table.build((None,))
+        self.built = True
+
+    def call(self, inputs: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        parts = [self.embeddings[name](inputs[name]) for name in self.feature_names]
+        parts.append(ops.cast(inputs[NUMERIC_KEY], "float32"))
+        return ops.concatenate(parts, axis=1)
+
+
+_embedding_dims = embedding_dims  # FeatureInput's argument shadows the function's name
+
+
+def mlp_block(in_features: int, hidden: Sequence[int], dropout: float = 0.0, *,
+              seed: int | None | _Seeds = None, name: str | None = None) -> keras.Sequential:
+    """Dense(size) → ReLU (→ Dropout(``dropout``)) for each size in ``hidden``, built for
+    inputs of width ``in_features``.
+
+    Input (n, ``in_features``) → output (n, ``hidden[-1]``); an empty ``hidden`` is the identity.
+    Kernels Glorot-uniform, biases zero (``seed``: as in :class:`FeatureInput`).
+    """
+    check_architecture({"x": 1}, in_features, {"hidden": hidden}, dropout)
+    seeds = _seeds(seed)
+    layers: list[keras.layers.Layer] = [keras.Input((in_features,))]
+    for size in hidden:
+        layers.append(_dense(size, seeds, activation="relu"))
+        if dropout > 0:
+            layers.append(keras.layers.Dropout(dropout, seed=seeds.next()))
+    if not hidden:
+        layers.append(keras.layers.Identity())
+    return keras.Sequential(layers, name=name)
+
+
+def _denses(block: keras.Sequential) -> list[keras.layers.Dense]:
+    return [layer for layer in block.layers if isinstance(layer, keras.layers.Dense)]
+
+
+# --------------------------------------------------------------------------- models
+class MultiTaskNet(keras.Model):
+    """Inputs → shared MLP ``bottom`` → per task an MLP ``tower`` → a head (base of both models).
+
+    Args:
+        cardinalities: feature name → number of ids.
+        n_numeric: number of numeric columns.
+        tasks: task names (keys of ``data.TASKS``).
+        n_classes: task → number of classes, needed for multi-class tasks (``encoder.n_classes``).
+        bottom: hidden sizes of the shared MLP.
+        tower: hidden sizes of each task's own MLP (``()``: the head sits on the bottom).
+        dropout: dropout after every hidden layer (bottom and towers).
+        embedding_dims: see :class:`FeatureInput`.
+        seed: seed of the initialisation; None: Keras' global generator.
+
+    Attributes:
+        tasks: the tasks, in order; ``kinds``: task → kind; ``n_classes``: multi-class task → C.
+        features, bottom, towers (task → MLP), heads (task → Dense).
+
+    The model is built (its weights exist) as soon as it is constructed.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
+                 tower: Sequence[int] = (), dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None,
+                 name: str | None = None):
+        super().__init__(name=name)
+        tasks = resolve_tasks(tasks)
+        check_architecture(cardinalities, n_numeric, {"bottom": bottom, "tower": tower}, dropout)
+        seeds = _Seeds(seed)
+        self.tasks = tasks
+        self.kinds = {task: get_task(task).kind for task in tasks}
+        self.n_classes = resolve_n_classes(tasks, n_classes)
+        self.cardinalities = dict(cardinalities)
+        self.n_numeric = int(n_numeric)
+        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout)}
+        self.features = FeatureInput(cardinalities, n_numeric, embedding_dims, seed=seeds, name="features")
+        self.bottom = mlp_block(self.features.output_dim, bottom, dropout, seed=seeds, name="bottom")
+        width = bottom[-1] if bottom else self.features.output_dim
+        self.towers = {task: mlp_block(width, tower, dropout, seed=seeds, name=f"tower_{task}")
+                       for task in tasks}
+        self.heads = {task: _dense(output_size(task, self.n_classes), seeds, name=f"head_{task}")
+                      for task in tasks}
+        signature = {name: tf.TensorSpec([None], tf.int64) for name in self.features.feature_names}
+        signature[NUMERIC_KEY] = tf.TensorSpec([None, self.n_numeric], tf.float32)
+        self._inference = tf.function(lambda inputs: self(inputs, training=False),
+                                      input_signature=[signature])
+        dummy = {name: np.zeros((1,), np.int64) for name in self.features.feature_names}
+        dummy[NUMERIC_KEY] = np.zeros((1, self.n_numeric), np.float32)
+        self(dummy)  # build every layer now, so the weights exist (for export / import)
+
+    def call(self, inputs: Mapping[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
+        """Raw outputs: task → logit (n,) / logits (n, C) / value (n,)."""
+        shared = self.bottom(self.features(inputs), training=training)
+        outputs = {}
+        for task in self.tasks:
+            out = self.heads[task](self.towers[task](shared, training=training))
+            outputs[task] = out if self.kinds[task] == "multiclass" else ops.squeeze(out, axis=-1)
+        return outputs
+
+
+class SingleTaskModel(MultiTaskNet):
+    """One task, one network: inputs → MLP(``hidden``) → the task's head.
+
+    Args:
+        cardinalities, n_numeric, n_classes, dropout, embedding_dims, seed: as in
+            :class:`MultiTaskNet`.
+        task: the task name.
+        hidden: hidden sizes of the MLP.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, task: str,
+                 n_classes: Mapping[str, int] | None = None, *, hidden: Sequence[int] = (128, 64),
+                 dropout: float = 0.0, embedding_dims: Mapping[str, int] | None = None,
+                 seed: int | None = None, name: str | None = None):
+        if not isinstance(task, str):
+            raise ValueError(f"task must be one task name (a str), got {task!r}")
+        super().__init__(cardinalities, n_numeric, (task,), n_classes, bottom=hidden, tower=(),
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed, name=name)
+        self.task = task
+
+
+class SharedBottomModel(MultiTaskNet):
+    """Hard parameter sharing: a shared bottom MLP, then per task a small tower and a head.
+
+    Args:
+        cardinalities, n_numeric, n_classes, dropout, embedding_dims, seed: as in
+            :class:`MultiTaskNet`.
+        tasks: the task names.
+        bottom: hidden sizes of the shared MLP.
+        tower: hidden sizes of each task's tower (``()``: heads directly on the bottom).
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
+                 tower: Sequence[int] = (), dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None,
+                 name: str | None = None):
+        super().__init__(cardinalities, n_numeric, tasks, n_classes, bottom=bottom, tower=tower,
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed, name=name)
+
+
+def parameter_count(model: keras.Model) -> int:
+    """Number of trainable parameters (scalars) of ``model``."""
+    return int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
+
+
+def _check_model(model: object) -> MultiTaskNet:
+    if not isinstance(model, MultiTaskNet):
+        raise ValueError(f"model must be a SingleTaskModel or SharedBottomModel of keras_mtl, "
+                         f"got {type(model).__name__}")
+    return model
+
+
+def _model_tasks(model: MultiTaskNet, tasks: str | Sequence[str] | None) -> tuple[str, ...]:
+    if tasks is None:
+        return model.tasks
+    tasks = resolve_tasks(tasks)
+    missing = [task for task in tasks if task not in model.tasks]
+    if missing:
+        raise ValueError(f"tasks {missing} have no head in this model (its tasks: {list(model.tasks)})")
+    return tasks
+
+
+# --------------------------------------------------------------------------- tensors and losses
+def feature_tensors(inputs: ModelInputs) -> dict[str, tf.Tensor]:
+    """The model's input dict: feature name → int64 tensor (n,), ``"numeric"`` → float32 (n, k)."""
+    feeds = {name: tf.convert_to_tensor(np.asarray(ids, dtype=np.int64)) for name, ids in inputs.categorical.items()}
+    feeds[NUMERIC_KEY] = tf.convert_to_tensor(np.asarray(inputs.numeric, dtype=np.float32))
+    return feeds
+
+
+def label_tensors(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+    """Labels and masks of ``tasks`` as float32 tensors (n,); missing labels are set to 0.
+
+    Returns:
+        ``(labels, masks)``: task → labels (0 where missing, never NaN), task → 1.0 / 0.0.
+    """
+    labels, masks = label_matrices(inputs, tasks)
+    return ({task: tf.convert_to_tensor(labels[:, j]) for j, task in enumerate(tasks)},
+            {task: tf.convert_to_tensor(masks[:, j]) for j, task in enumerate(tasks)})
+
+
+def task_losses(outputs: Mapping[str, tf.Tensor], labels: Mapping[str, tf.Tensor],
+                masks: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Per-task losses, each the mean over the rows that carry the task's label.
+
+    For each task in ``labels``: ℓ_i is binary cross-entropy on the logit (binary tasks),
+    sparse categorical cross-entropy on the logits (multi-class) or the squared error
+    (regression), and the loss is Σ_i m_i ℓ_i / max(Σ_i m_i, 1). A row with m_i = 0 therefore
+    contributes exactly zero gradient; a batch without any labelled row gives a loss of 0.
+
+    Args:
+        outputs: task → raw output, (n,) or (n, C) (the model's call).
+        labels: task → float labels (n,) with no NaN (missing ones replaced, e.g. by 0).
+        masks: task → float (n,), 1.0 where the label exists, 0.0 elsewhere.
+
+    Returns:
+        task → scalar tensor.
+    """
+    losses = {}
+    for task, y in labels.items():
+        out, m = outputs[task], ops.cast(masks[task], "float32")
+        y = ops.cast(y, "float32")
+        kind = get_task(task).kind
+        if kind == "binary":
+            per_row = ops.binary_crossentropy(y, out, from_logits=True)
+        elif kind == "multiclass":
+            per_row = ops.sparse_categorical_crossentropy(ops.cast(y, "int32"), out, from_logits=True)
+        else:
+            per_row = ops.square(out - y)
+        losses[task] = ops.sum(per_row * m) / ops.maximum(ops.sum(m), 1.0)
+    return losses
+
+
+# --------------------------------------------------------------------------- prediction
+def predict(model: MultiTaskNet, inputs: ModelInputs, tasks: str | Sequence[str] | None = None,
+            batch_size: int = 8192, *, raw: bool = False) -> dict[str, np.ndarray]:
+    """Predictions in the format ``metrics.task_metrics`` expects.
+
+    Args:
+        model: a trained model.
+        inputs: rows to score (labels are not needed).
+        tasks: which heads to read; None: all of the model's tasks.
+        batch_size: rows per forward pass.
+        raw: return the raw outputs (logits / values) instead of probabilities.
+
+    Returns:
+        task → binary: P(label = 1) (n,); multi-class: class probabilities (n, C);
+        regression: predicted value (n,). float32.
+    """
+    model = _check_model(model)
+    tasks = _model_tasks(model, tasks)
+    check_inputs(inputs, "inputs", cardinalities=model.cardinalities, n_numeric=model.n_numeric)
+    check_positive_int("batch_size", batch_size)
+    feeds = feature_tensors(inputs)
+    feeds = {name: feeds[name] for name in (*model.features.feature_names, NUMERIC_KEY)}
+    n = len(inputs)
+    chunks: dict[str, list[np.ndarray]] = {task: [] for task in tasks}
+    for start in range(0, n, batch_size):
+        outputs = model._inference({name: t[start:start + batch_size] for name, t in feeds.items()})
+        for task in tasks:
+            out = outputs[task]
+            if not raw:
+                out = ops.softmax(out, axis=1) if model.kinds[task] == "multiclass" else (
+                    ops.sigmoid(out) if model.kinds[task] == "binary" else out)
+            chunks[task].append(np.asarray(out))
+    return {task: np.concatenate(parts) if parts else np.zeros((0,) + _width(model, task), np.float32)
+            for task, parts in chunks.items()}
+
+
+def _width(model: MultiTaskNet, task: str) -> tuple[int, ...]:
+    return (model.n_classes[task],) if model.kinds[task] == "multiclass" else ()
+
+
+# --------------------------------------------------------------------------- training
+def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInputs | None,
+          tasks: str | Sequence[str] | None = None, *, loss_weights: Mapping[str, float] | None = None,
+          epochs: int = 10, batch_size: int = 1024, learning_rate: float = 2e-3,
+          weight_decay: float = 0.0,
+          embedding_weight_decay: float | Mapping[str, float] | None = None,
+          patience: int | None = 2,
+          monitor: tuple[str, str] | None = ("purchase", "auc"), seed: int = 0,
+          progress: bool = False,
+          combine: Callable[[Mapping[str, tf.Tensor], Mapping[str, float]], tf.Tensor] = combine_losses,
+          ) -> pd.DataFrame:
+    """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
+
+    Args:
+        model: a :class:`SingleTaskModel` or :class:`SharedBottomModel` (trained in place).
+        train_inputs: training rows with labels and masks of ``tasks``.
+        valid_inputs: validation rows with labels of the monitored task (None if ``monitor`` is None).
+        tasks: tasks whose losses are trained; None: all of the model's tasks.
+        loss_weights: task → weight ≥ 0 in the objective (default 1.0 each).
+        epochs: maximum number of passes over ``train_inputs``.
+        batch_size: rows per gradient step.
+        learning_rate: Adam's step size.
+        weight_decay: decoupled weight decay (each step multiplies a weight by
+            1 − learning_rate × weight_decay) of the dense layers' kernels and biases.
+        embedding_weight_decay: the same for the embedding tables: one number for all, or
+            feature → decay (tables not named get ``weight_decay``); None: ``weight_decay``.
+            Embeddings of many rarely seen ids (``item_id``) overfit first and want much more
+            decay than well-observed ones (``segment``, ``hour``).
+        patience: stop after this many epochs without a better validation score; None: never.
+        monitor: (task, metric) scored on ``valid_inputs`` after each epoch with
+            ``metrics.task_metrics``; the direction comes from ``metrics.HIGHER_IS_BETTER``.
+            The best epoch's weights are restored at the end. None: no validation, the last
+            epoch's weights are kept.
+        seed: seeds the shuffling (NumPy; the same batches as ``torch_mtl.train``). Dropout
+            masks come from the dropout layers' own seeds (the model's ``seed``).
+        progress: show a tqdm progress bar over epochs.
+        combine: called as ``combine(task_losses, weights=weights)`` for every batch, returns
+            the scalar objective (default :func:`~mtl_lessons.mtl_core.combine_losses`, the
+            weighted sum). Its ``trainable_variables``, if it has any (a built Keras layer, e.g.
+            learned uncertainty weights), are optimised too; an object with an
+            ``on_epoch_end(task_losses)`` method gets each epoch's per-task training losses
+            (a dict of floats) after the epoch.
+
+    Returns:
+        The history, one row per epoch (see :func:`mtl_lessons.mtl_core.history_frame`):
+        ``epoch, loss, loss_<task>…, valid_<task>_<metric>, seconds, samples_per_second,
+        valid_seconds``; ``attrs["best_epoch"]`` is the epoch whose weights the model now holds.
+
+    Raises:
+        ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
+            shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
+            a bad monitor or bad scalar settings.
+    """
+    model = _check_model(model)
+    tasks = _model_tasks(model, tasks)
+    weights = resolve_loss_weights(loss_weights, tasks)
+    monitor = resolve_monitor(monitor, tasks)
+    check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                        weight_decay=weight_decay, patience=patience, seed=seed)
+    table_decay = resolve_embedding_decay(embedding_weight_decay, weight_decay,
+                                          model.features.feature_names, learning_rate)
+    n = check_inputs(train_inputs, "train_inputs", cardinalities=model.cardinalities,
+                     n_numeric=model.n_numeric, tasks=tasks, n_classes=model.n_classes)
+    if monitor is not None:
+        if valid_inputs is None:
+            raise ValueError("valid_inputs is required when monitor is set; "
+                             "pass monitor=None to train without validation")
+        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
+                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
+
+    # The whole split as tensors, once; a batch is a row index into them.
+    names = model.features.feature_names
+    categorical = tf.constant(np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]))
+    numeric = tf.constant(np.asarray(train_inputs.numeric, dtype=np.float32))
+    labels_np, masks_np = label_matrices(train_inputs, tasks)
+    labels, masks = tf.constant(labels_np), tf.constant(masks_np)
+
+    variables = list(model.trainable_variables)
+    variables += list(getattr(combine, "trainable_variables", []))
+    # the embedding tables are decayed by the step below, each at its own rate
+    table_shrink = [(model.features.embeddings[name].embeddings, 1.0 - learning_rate * table_decay[name])
+                    for name in names]
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON,
+                                      weight_decay=weight_decay or None)
+    optimizer.exclude_from_weight_decay(var_list=[table for table, _ in table_shrink])
+    optimizer.build(variables)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
+    def step(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        cat_b = tf.gather(categorical, idx, axis=1)
+        feeds = {name: cat_b[j] for j, name in enumerate(names)}
+        feeds[NUMERIC_KEY] = tf.gather(numeric, idx)
+        y_b, m_b = tf.gather(labels, idx), tf.gather(masks, idx)
+        with tf.GradientTape() as tape:
+            outputs = model(feeds, training=True)
+            losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
+                                 {t: m_b[:, j] for j, t in enumerate(tasks)})
+            total = combine(losses, weights=weights)
+        gradients = tape.gradient(total, variables)
+        # Embedding gradients arrive as IndexedSlices; the tables are small, and a dense
+        # update is faster on the CPU (and is what torch's default dense gradient does).
+        pairs = [(tf.convert_to_tensor(g), v) for g, v in zip(gradients, variables) if g is not None]
+        for table, shrink in table_shrink:  # decoupled decay before the step, as Keras does
+            if shrink != 1.0 and any(v is table for _, v in pairs):
+                table.assign(table * shrink)
+        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return total, tf.stack([losses[t] for t in tasks]), tf.reduce_sum(m_b, axis=0)
+
+    stopper = EarlyStopping(monitor[1], patience) if monitor else None
+    best_weights: list[np.ndarray] | None = None
+    shuffler = np.random.default_rng(seed)
+    rows: list[dict[str, float]] = []
+    bar = tqdm(total=epochs, desc="train (keras)", disable=not progress, leave=False)
+    try:
+        for epoch in range(1, epochs + 1):
+            start_time = time.perf_counter()
+            loss_sums = np.zeros(len(tasks))
+            label_counts = np.zeros(len(tasks))
+            total_sum, steps = 0.0, 0
+            order = shuffler.permutation(n)
+            for start in range(0, n, batch_size):
+                total, losses, counts = step(tf.constant(order[start:start + batch_size]))
+                counts = counts.numpy()
+                loss_sums += losses.numpy() * counts
+                label_counts += counts
+                total_sum += float(total)
+                steps += 1
+            seconds = time.perf_counter() - start_time
+            epoch_losses = (loss_sums / np.maximum(label_counts, 1.0)).tolist()
+            row = {"epoch": epoch, "loss": total_sum / steps}
+            row.update({f"loss_{t}": value for t, value in zip(tasks, epoch_losses)})
+            if hasattr(combine, "on_epoch_end"):
+                combine.on_epoch_end(dict(zip(tasks, epoch_losses)))
+            valid_start = time.perf_counter()
+            if monitor is not None:
+                task, metric = monitor
+                prediction = predict(model, valid_inputs, tasks=(task,))[task]
+                score = validation_score(task, metric, valid_inputs, prediction)
+                row[f"valid_{task}_{metric}"] = score
+                if stopper.update(epoch, score):
+                    best_weights = [v.numpy().copy() for v in model.trainable_variables]
+            row.update({"seconds": seconds, "samples_per_second": n / seconds,
+                        "valid_seconds": time.perf_counter() - valid_start})
+            rows.append(row)
+            bar.update(1)
+            if monitor is not None:
+                bar.set_postfix({f"{monitor[0]} {monitor[1]}": f"{row[f'valid_{monitor[0]}_{monitor[1]}']:.4f}"})
+            if stopper is not None and stopper.should_stop:
+                break
+    finally:
+        bar.close()
+    if best_weights is not None:
+        for variable, value in zip(model.trainable_variables, best_weights):
+            variable.assign(value)
+    best_epoch = stopper.best_epoch if stopper is not None else len(rows)
+    return history_frame(rows, monitor, best_epoch)
+
+
+# --------------------------------------------------------------------------- weights exchange
+def _named_layers(model: MultiTaskNet) -> Iterator[tuple[str, keras.layers.Layer]]:
+    for name in model.features.feature_names:
+        yield f"features.{name}", model.features.embeddings[name]
+    for i, layer in enumerate(_denses(model.bottom)):
+        yield f"bottom.{i}", layer
+    for task in model.tasks:
+        for i, layer in enumerate(_denses(model.towers[task])):
+            yield f"towers.{task}.{i}", layer
+        yield f"heads.{task}", model.heads[task]
+
+
+def export_weights(model: MultiTaskNet) -> dict[str, np.ndarray]:
+    """The model's weights under framework-neutral names, as NumPy arrays.
+
+    Names: ``features.<feature>`` (ids × size), ``bottom.<i>.kernel`` (in × out),
+    ``bottom.<i>.bias``, ``towers.<task>.<i>.kernel/bias``, ``heads.<task>.kernel/bias``; the
+    format of :func:`mtl_lessons.torch_mtl.export_weights`, so weights move between frameworks.
+    """
+    model = _check_model(model)
+    weights = {}
+    for name, layer in _named_layers(model):
+        if isinstance(layer, keras.layers.Embedding):
+            weights[name] = np.array(layer.embeddings.numpy())
+        else:
+            weights[f"{name}.kernel"] = np.array(layer.kernel.numpy())
+            weights[f"{name}.bias"] = np.array(layer.bias.numpy())
+    return weights
+
+
+def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> None:
+    """Load weights in :func:`export_weights`' format (e.g. from the PyTorch twin) into ``model``.
+
+    Raises:
+        ValueError: ``weights`` misses a name, has an extra one, or a shape differs.
+    """
+    model = _check_model(model)
+    expected = export_weights(model)
+    missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or extra:
+        raise ValueError(f"weights do not match the model: missing {missing}, unexpected {extra}")
+    for name, value in expected.items():
+        if np.shape(weights[name]) != value.shape:
+            raise ValueError(f"weights[{name!r}] has shape {np.shape(weights[name])}, the model needs {value.shape}")
+    for name, layer in _named_layers(model):
+        if isinstance(layer, keras.layers.Embedding):
+            layer.embeddings.assign(np.asarray(weights[name], np.float32))
+        else:
+            layer.kernel.assign(np.asarray(weights[f"{name}.kernel"], np.float32))
+            layer.bias.assign(np.asarray(weights[f"{name}.bias"], np.float32))

@@ -1,0 +1,459 @@
+"""The framework-free half of the training core, shared by ``torch_mtl`` and ``keras_mtl``.
+
+Everything here is plain Python and NumPy, so both framework modules use *one* definition of:
+
+* the default embedding sizes and the layout of a model's inputs (:func:`embedding_dims`,
+  :data:`NUMERIC_KEY`);
+* argument validation with errors that name the argument (:func:`resolve_tasks`,
+  :func:`check_inputs`, :func:`resolve_loss_weights`, :func:`resolve_monitor`, ...);
+* the loss combination (:func:`combine_losses`), the one place a later lesson swaps for an
+  adaptive weighting strategy;
+* early-stopping bookkeeping (:class:`EarlyStopping`) and the training-history table.
+
+Importing this module imports neither PyTorch nor TensorFlow.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import TASKS, ModelInputs, get_task
+from .metrics import HIGHER_IS_BETTER, task_metrics
+
+__all__ = [
+    "NUMERIC_KEY",
+    "DEFAULT_EMBEDDING_DIM",
+    "DEFAULT_EMBEDDING_DIMS",
+    "METRICS_BY_KIND",
+    "embedding_dims",
+    "resolve_tasks",
+    "resolve_n_classes",
+    "output_size",
+    "check_architecture",
+    "check_inputs",
+    "label_matrices",
+    "resolve_loss_weights",
+    "resolve_monitor",
+    "check_positive_int",
+    "check_training_args",
+    "resolve_embedding_decay",
+    "combine_losses",
+    "validation_score",
+    "EarlyStopping",
+    "history_frame",
+]
+
+NUMERIC_KEY = "numeric"
+"""Key of the standardised numeric columns, shape (n, n_numeric), in a model's input dict.
+The other keys are the categorical feature names, each an int array of shape (n,)."""
+
+DEFAULT_EMBEDDING_DIM = 4
+"""Embedding size of a categorical feature not listed in :data:`DEFAULT_EMBEDDING_DIMS`."""
+
+DEFAULT_EMBEDDING_DIMS: dict[str, int] = {"user_id": 8, "item_id": 8}
+"""Embedding sizes of the high-cardinality features (thousands of ids)."""
+
+METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "binary": ("auc", "log_loss", "accuracy", "precision", "recall", "f1"),
+    "multiclass": ("accuracy", "log_loss", "macro_f1"),
+    "regression": ("rmse", "mae"),
+}
+"""The validation metrics ``metrics.task_metrics`` reports for each task kind."""
+
+
+# --------------------------------------------------------------------------- architecture
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def embedding_dims(cardinalities: Mapping[str, int],
+                   dims: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Embedding size of every categorical feature, in ``cardinalities``' order.
+
+    Args:
+        cardinalities: feature name → number of ids (``FeatureEncoder.cardinalities``).
+        dims: optional overrides, feature name → size; features not named get
+            :data:`DEFAULT_EMBEDDING_DIMS` or else :data:`DEFAULT_EMBEDDING_DIM`.
+
+    Raises:
+        ValueError: ``dims`` names a feature not in ``cardinalities`` or a size that is not a
+            positive int.
+    """
+    dims = {} if dims is None else dict(dims)
+    unknown = [name for name in dims if name not in cardinalities]
+    if unknown:
+        raise ValueError(f"embedding_dims names features the model does not have: {unknown}; "
+                         f"features: {list(cardinalities)}")
+    out = {}
+    for name in cardinalities:
+        size = dims.get(name, DEFAULT_EMBEDDING_DIMS.get(name, DEFAULT_EMBEDDING_DIM))
+        if not _is_int(size) or size < 1:
+            raise ValueError(f"embedding_dims[{name!r}] must be a positive int, got {size!r}")
+        out[name] = int(size)
+    return out
+
+
+def resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:
+    """``tasks`` as a tuple of known, distinct task names (a bare string counts as one task).
+
+    Raises:
+        ValueError: empty, duplicated, or unknown names (the message lists the known tasks).
+    """
+    if isinstance(tasks, str):
+        tasks = (tasks,)
+    try:
+        names = tuple(tasks)
+    except TypeError:
+        raise ValueError(f"{argument} must be a sequence of task names, got {tasks!r}") from None
+    if not names:
+        raise ValueError(f"{argument} must name at least one task; known tasks: {', '.join(TASKS)}")
+    for name in names:
+        if not isinstance(name, str) or name not in TASKS:
+            raise ValueError(f"{argument}: unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ValueError(f"{argument} names a task more than once: {duplicated}")
+    return names
+
+
+def resolve_n_classes(tasks: Sequence[str], n_classes: Mapping[str, int] | None) -> dict[str, int]:
+    """Number of classes of each multi-class task in ``tasks`` (``FeatureEncoder.n_classes``).
+
+    Raises:
+        ValueError: a multi-class task has no entry in ``n_classes`` or fewer than 2 classes.
+    """
+    n_classes = {} if n_classes is None else dict(n_classes)
+    out = {}
+    for task in tasks:
+        if get_task(task).kind != "multiclass":
+            continue
+        if task not in n_classes:
+            raise ValueError(f"n_classes must give the number of classes of multi-class task "
+                             f"{task!r}, e.g. n_classes=encoder.n_classes")
+        value = n_classes[task]
+        if not _is_int(value) or value < 2:
+            raise ValueError(f"n_classes[{task!r}] must be an int ≥ 2, got {value!r}")
+        out[task] = int(value)
+    return out
+
+
+def output_size(task: str, n_classes: Mapping[str, int]) -> int:
+    """Width of ``task``'s head: 1 (binary logit or regression value) or the number of classes."""
+    return n_classes[task] if get_task(task).kind == "multiclass" else 1
+
+
+def check_architecture(cardinalities: Mapping[str, int], n_numeric: int,
+                       layers: Mapping[str, Sequence[int]], dropout: float) -> None:
+    """Validate model-constructor arguments.
+
+    Args:
+        cardinalities: feature name → number of ids (each a positive int).
+        n_numeric: number of numeric columns (int ≥ 0).
+        layers: argument name → hidden sizes, e.g. ``{"bottom": (128, 64), "tower": ()}``.
+        dropout: dropout rate in [0, 1).
+    """
+    if not isinstance(cardinalities, Mapping) or not cardinalities:
+        raise ValueError("cardinalities must be a non-empty dict feature name → number of ids")
+    for name, value in cardinalities.items():
+        if not isinstance(name, str) or name == NUMERIC_KEY:
+            raise ValueError(f"cardinalities: feature names must be strings other than "
+                             f"{NUMERIC_KEY!r}, got {name!r}")
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"cardinalities[{name!r}] must be a positive int, got {value!r}")
+    if not _is_int(n_numeric) or n_numeric < 0:
+        raise ValueError(f"n_numeric must be an int ≥ 0, got {n_numeric!r}")
+    for argument, sizes in layers.items():
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or any(
+                not _is_int(s) or s < 1 for s in sizes):
+            raise ValueError(f"{argument} must be a tuple of positive ints (layer sizes), got {sizes!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+
+
+# --------------------------------------------------------------------------- inputs
+def check_inputs(inputs: ModelInputs, argument: str, *, cardinalities: Mapping[str, int],
+                 n_numeric: int, tasks: Sequence[str] = (),
+                 n_classes: Mapping[str, int] | None = None) -> int:
+    """Check that ``inputs`` fits a model and carries usable labels for ``tasks``.
+
+    Args:
+        inputs: the arrays to check.
+        argument: the caller's argument name, used in error messages (e.g. ``"train_inputs"``).
+        cardinalities: the model's categorical features and their numbers of ids.
+        n_numeric: the model's number of numeric columns.
+        tasks: tasks whose labels and masks must be present (none for prediction).
+        n_classes: classes of multi-class tasks (for the label range check).
+
+    Returns:
+        The number of rows n.
+
+    Raises:
+        ValueError: naming ``argument``: wrong type, arrays of different lengths, missing
+            features or labels, ids out of range, NaN labels on rows the mask marks as
+            labelled, labels of the wrong kind (binary not 0/1, class index out of range,
+            infinite values), or a task without any labelled row.
+    """
+    if not isinstance(inputs, ModelInputs):
+        raise ValueError(f"{argument} must be a ModelInputs (FeatureEncoder.transform output), "
+                         f"got {type(inputs).__name__}")
+    numeric = np.asarray(inputs.numeric)
+    if numeric.ndim != 2 or numeric.shape[1] != n_numeric:
+        raise ValueError(f"{argument}.numeric must have shape (n, {n_numeric}), got {numeric.shape}")
+    n = numeric.shape[0]
+    if not np.isfinite(numeric).all():
+        raise ValueError(f"{argument}.numeric has NaN or infinite values")
+    for name, cardinality in cardinalities.items():
+        if name not in inputs.categorical:
+            raise ValueError(f"{argument}.categorical lacks feature {name!r} that the model embeds")
+        ids = np.asarray(inputs.categorical[name])
+        if ids.ndim != 1 or len(ids) != n:
+            raise ValueError(f"{argument}.categorical[{name!r}] has shape {ids.shape} but "
+                             f"{argument}.numeric has {n} rows: arrays must have the same length")
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"{argument}.categorical[{name!r}] must hold integer ids, got {ids.dtype}")
+        if n and (ids.min() < 0 or ids.max() >= cardinality):
+            raise ValueError(f"{argument}.categorical[{name!r}] has ids outside [0, {cardinality})")
+    n_classes = {} if n_classes is None else n_classes
+    for task in tasks:
+        if task not in inputs.labels or task not in inputs.masks:
+            raise ValueError(
+                f"task {task!r} has no labels in {argument} (it has: {sorted(inputs.labels)}); "
+                f"encode it with FeatureEncoder.transform(table, tasks=...)")
+        labels = np.asarray(inputs.labels[task], dtype=np.float64)
+        mask = np.asarray(inputs.masks[task])
+        for what, array in (("labels", labels), ("masks", mask)):
+            if array.shape != (n,):
+                raise ValueError(f"{argument}.{what}[{task!r}] has shape {array.shape} but "
+                                 f"{argument}.numeric has {n} rows: arrays must have the same length")
+        if mask.dtype != bool:
+            raise ValueError(f"{argument}.masks[{task!r}] must be a bool array, got {mask.dtype}")
+        present = labels[mask]
+        bad = int(np.isnan(present).sum())
+        if bad:
+            raise ValueError(f"{argument}.labels[{task!r}] has NaN on {bad} rows where "
+                             f"{argument}.masks[{task!r}] is True")
+        if not mask.any():
+            raise ValueError(f"{argument}.masks[{task!r}] is all False: task {task!r} has no "
+                             "labelled rows")
+        kind = get_task(task).kind
+        if kind == "binary" and not np.isin(present, (0.0, 1.0)).all():
+            raise ValueError(f"{argument}.labels[{task!r}] must be 0 or 1 on labelled rows (binary task)")
+        if kind == "multiclass":
+            classes = n_classes.get(task)
+            if (present != np.round(present)).any() or present.min() < 0 or (
+                    classes is not None and present.max() >= classes):
+                raise ValueError(f"{argument}.labels[{task!r}] must be class indices in "
+                                 f"[0, {classes}) on labelled rows")
+        if kind == "regression" and not np.isfinite(present).all():
+            raise ValueError(f"{argument}.labels[{task!r}] has infinite values on labelled rows")
+    return n
+
+
+def label_matrices(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and masks of ``tasks`` as two float32 matrices of shape (n, len(tasks)).
+
+    Missing labels (mask False) are replaced by 0 here, before any framework sees them, so a
+    NaN never enters a computation graph; the mask (1.0 / 0.0) then removes those rows from
+    the loss. Column j belongs to ``tasks[j]``.
+    """
+    if not tasks:
+        return (np.zeros((len(inputs), 0), np.float32),) * 2
+    masks = np.column_stack([np.asarray(inputs.masks[t], dtype=bool) for t in tasks])
+    labels = np.column_stack([np.asarray(inputs.labels[t], dtype=np.float64) for t in tasks])
+    labels = np.where(masks, labels, 0.0)
+    return labels.astype(np.float32), masks.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- training arguments
+def resolve_loss_weights(loss_weights: Mapping[str, float] | None,
+                         tasks: Sequence[str]) -> dict[str, float]:
+    """Per-task loss weights: 1.0 for every task in ``tasks`` unless ``loss_weights`` says otherwise.
+
+    Raises:
+        ValueError: ``loss_weights`` names a task that is not trained, or a weight that is
+            negative or not a finite number.
+    """
+    loss_weights = {} if loss_weights is None else dict(loss_weights)
+    unknown = [task for task in loss_weights if task not in tasks]
+    if unknown:
+        raise ValueError(f"loss_weights names tasks that are not trained: {unknown}; "
+                         f"trained tasks: {list(tasks)}")
+    out = {}
+    for task in tasks:
+        weight = loss_weights.get(task, 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"loss_weights[{task!r}] must be a finite number ≥ 0, got {weight!r}")
+        out[task] = float(weight)
+    return out
+
+
+def resolve_monitor(monitor: tuple[str, str] | None, tasks: Sequence[str]) -> tuple[str, str] | None:
+    """Check ``monitor = (task, metric)``: the task is trained and reports that metric.
+
+    Returns:
+        ``monitor`` as a tuple, or None (no validation, no early stopping).
+    """
+    if monitor is None:
+        return None
+    if isinstance(monitor, str) or not isinstance(monitor, Sequence) or len(monitor) != 2:
+        raise ValueError(f"monitor must be a (task, metric) pair such as ('purchase', 'auc') or "
+                         f"None, got {monitor!r}")
+    task, metric = monitor
+    if task not in tasks:
+        raise ValueError(f"monitor task {task!r} is not among the trained tasks {list(tasks)}; "
+                         f"pass e.g. monitor=({tasks[0]!r}, {METRICS_BY_KIND[get_task(tasks[0]).kind][0]!r})")
+    allowed = METRICS_BY_KIND[get_task(task).kind]
+    if metric not in allowed:
+        raise ValueError(f"monitor metric {metric!r} is not reported for {get_task(task).kind} "
+                         f"task {task!r}; choose one of {list(allowed)}")
+    return str(task), str(metric)
+
+
+def check_positive_int(argument: str, value: object) -> int:
+    """``value`` if it is an int ≥ 1, else ValueError naming ``argument``."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{argument} must be an int ≥ 1, got {value!r}")
+    return int(value)
+
+
+def _check_rate(name: str, value: object, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '≥ 0'}, got {value!r}")
+    return float(value)
+
+
+def check_training_args(*, epochs: int, batch_size: int, learning_rate: float,
+                        weight_decay: float, patience: int | None, seed: int) -> None:
+    """Validate the scalar arguments of ``train`` (errors name the argument)."""
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):
+        if not _is_int(value) or value < low:
+            raise ValueError(f"{name} must be an int ≥ {low}, got {value!r}")
+    if patience is not None and (not _is_int(patience) or patience < 1):
+        raise ValueError(f"patience must be an int ≥ 1 or None (never stop early), got {patience!r}")
+    _check_rate("learning_rate", learning_rate, positive=True)
+    _check_rate("weight_decay", weight_decay)
+    if learning_rate * weight_decay >= 1:
+        raise ValueError("weight_decay × learning_rate must be < 1 (each step multiplies weights by "
+                         f"1 − learning_rate × weight_decay), got {learning_rate * weight_decay!r}")
+
+
+def resolve_embedding_decay(embedding_weight_decay: float | Mapping[str, float] | None,
+                            weight_decay: float, features: Sequence[str],
+                            learning_rate: float) -> dict[str, float]:
+    """The decoupled weight decay of each embedding table.
+
+    Args:
+        embedding_weight_decay: None (every table gets ``weight_decay``), one number for every
+            table, or feature name → decay (tables not named get ``weight_decay``).
+        weight_decay: the dense layers' decay.
+        features: the model's categorical features.
+        learning_rate: the step size (decay × learning_rate must stay below 1).
+
+    Raises:
+        ValueError: naming ``embedding_weight_decay``: unknown features or bad values.
+    """
+    if embedding_weight_decay is None:
+        decay = {name: weight_decay for name in features}
+    elif isinstance(embedding_weight_decay, Mapping):
+        unknown = [name for name in embedding_weight_decay if name not in features]
+        if unknown:
+            raise ValueError(f"embedding_weight_decay names features the model does not embed: "
+                             f"{unknown}; features: {list(features)}")
+        decay = {name: embedding_weight_decay.get(name, weight_decay) for name in features}
+    else:
+        decay = {name: embedding_weight_decay for name in features}
+    out = {}
+    for name, value in decay.items():
+        value = _check_rate(f"embedding_weight_decay[{name!r}]", value)
+        if learning_rate * value >= 1:
+            raise ValueError(f"embedding_weight_decay[{name!r}] × learning_rate must be < 1 (each step "
+                             f"multiplies the table by 1 − learning_rate × decay), got {learning_rate * value!r}")
+        out[name] = value
+    return out
+
+
+# --------------------------------------------------------------------------- loss combination
+def combine_losses(task_losses: Mapping[str, Any], weights: Mapping[str, float]) -> Any:
+    """The training objective: the weighted sum Σ_t w_t · L_t of the per-task losses.
+
+    Works on framework tensors (each ``L_t`` a scalar tensor) and on plain floats. This is the
+    one place ``train`` combines task losses; pass another callable with the same signature
+    as ``train(..., combine=...)`` to weight tasks differently.
+
+    Args:
+        task_losses: task → scalar loss (the masked mean over that task's labelled rows).
+        weights: task → weight ≥ 0 (every task of ``task_losses`` must have one).
+    """
+    total = 0.0
+    for task, loss in task_losses.items():
+        total = total + weights[task] * loss
+    return total
+
+
+# --------------------------------------------------------------------------- validation and history
+def validation_score(task: str, metric: str, inputs: ModelInputs, prediction: np.ndarray) -> float:
+    """``metric`` of ``task`` on ``inputs`` (rows its mask marks) via ``metrics.task_metrics``."""
+    return task_metrics(task, inputs.labels[task], prediction, inputs.masks[task])[metric]
+
+
+class EarlyStopping:
+    """Remembers the best epoch of a validation metric and says when to stop.
+
+    Args:
+        metric: a key of ``metrics.HIGHER_IS_BETTER``, which gives the direction
+            (AUC up; RMSE and log loss down).
+        patience: stop after this many epochs in a row without improvement; None: never stop.
+
+    A NaN score (e.g. AUC of a split with one class) never counts as an improvement.
+    """
+
+    def __init__(self, metric: str, patience: int | None):
+        if metric not in HIGHER_IS_BETTER:
+            raise ValueError(f"metric must be one of {sorted(HIGHER_IS_BETTER)}, got {metric!r}")
+        self.higher_is_better = HIGHER_IS_BETTER[metric]
+        self.patience = patience
+        self.best_score = math.nan
+        self.best_epoch = 0  # 1-based; 0 before the first improvement
+        self.bad_epochs = 0
+
+    def update(self, epoch: int, score: float) -> bool:
+        """Record ``score`` of ``epoch`` (1-based); return True if it is the best so far."""
+        better = not math.isnan(score) and (
+            math.isnan(self.best_score)
+            or (score > self.best_score if self.higher_is_better else score < self.best_score))
+        if better:
+            self.best_score, self.best_epoch, self.bad_epochs = float(score), epoch, 0
+        else:
+            self.bad_epochs += 1
+        return better
+
+    @property
+    def should_stop(self) -> bool:
+        """True once ``patience`` epochs in a row brought no improvement."""
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+
+def history_frame(rows: list[dict[str, float]], monitor: tuple[str, str] | None,
+                  best_epoch: int) -> pd.DataFrame:
+    """The training history: one row per epoch.
+
+    Columns: ``epoch``; ``loss`` (the combined objective, mean over the epoch's batches) and
+    ``loss_<task>`` (the task's training loss over all its labelled rows of the epoch, each
+    batch's masked mean weighted by its number of labelled rows); ``valid_<task>_<metric>``
+    when a metric is monitored; ``seconds`` (training time of the epoch, validation excluded);
+    ``samples_per_second`` (training rows / ``seconds``); ``valid_seconds``. ``frame.attrs``
+    holds ``monitor``, ``best_epoch`` (1-based; the epoch whose weights the model holds; 0 if no
+    epoch had a valid score, then the last weights are kept) and ``best_score``.
+    """
+    frame = pd.DataFrame(rows)
+    frame.attrs["monitor"] = monitor
+    frame.attrs["best_epoch"] = best_epoch
+    if monitor is not None and best_epoch:
+        frame.attrs["best_score"] = float(frame.loc[best_epoch - 1, f"valid_{monitor[0]}_{monitor[1]}"])
+    return frame

@@ -1,0 +1,590 @@
+"""Multi-task models and their training loop in PyTorch.
+
+The same public API, architecture and initialisation as :mod:`mtl_lessons.keras_mtl`; a
+lesson can switch frameworks by changing one import. Imports torch, never TensorFlow/Keras.
+
+Architecture (both frameworks)
+------------------------------
+* :class:`FeatureInput`: one embedding table per categorical feature (sizes from
+  :func:`mtl_lessons.mtl_core.embedding_dims`: 8 for ``user_id``/``item_id``, 4 otherwise),
+  the embeddings of a row concatenated in ``cardinalities`` order, then the numeric columns.
+* :func:`mlp_block`: Linear → ReLU (→ Dropout) for each hidden size.
+* Heads by task kind: binary → 1 logit, multi-class → ``n_classes`` logits, regression → 1 value.
+* :class:`SingleTaskModel`: inputs → MLP(``hidden``) → one head.
+* :class:`SharedBottomModel`: hard parameter sharing: inputs → shared MLP(``bottom``) → per task
+  an optional MLP tower(``tower``) → its head.
+
+A model is called with a dict ``{feature name: int64 ids (n,), "numeric": float32 (n, k)}``
+(:func:`feature_tensors` builds it from ``ModelInputs``) and returns a dict task → raw output:
+a logit (n,) for binary tasks, logits (n, C) for multi-class tasks, a value (n,) for regression.
+
+Initialisation (both frameworks): Linear weights Glorot-uniform, biases zero, embeddings
+uniform(−0.05, 0.05). A ``seed`` makes it reproducible without touching the global generator.
+
+Training
+--------
+:func:`train` is a plain loop: each epoch shuffles the rows (NumPy generator seeded by
+``seed``, so both frameworks see the same batches), cuts mini-batches by tensor indexing,
+computes the per-task masked-mean losses (:func:`task_losses`), combines them with
+``combine`` (default :func:`mtl_lessons.mtl_core.combine_losses`, the weighted sum) and takes
+one Adam step (decoupled weight decay, i.e. ``torch.optim.AdamW``, with its own rate for the
+embedding tables; ε = 1e-7 as in Keras). After
+each epoch it scores the validation split with ``metrics.task_metrics``, and at the end it
+restores the weights of the best epoch.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .data import ModelInputs, get_task
+from .mtl_core import (
+    NUMERIC_KEY,
+    EarlyStopping,
+    check_architecture,
+    check_inputs,
+    check_positive_int,
+    check_training_args,
+    combine_losses,
+    embedding_dims,
+    history_frame,
+    label_matrices,
+    output_size,
+    resolve_loss_weights,
+    resolve_embedding_decay,
+    resolve_monitor,
+    resolve_n_classes,
+    resolve_tasks,
+    validation_score,
+)
+
+__all__ = [
+    "FeatureInput",
+    "mlp_block",
+    "MultiTaskNet",
+    "SingleTaskModel",
+    "SharedBottomModel",
+    "parameter_count",
+    "feature_tensors",
+    "label_tensors",
+    "task_losses",
+    "combine_losses",
+    "train",
+    "predict",
+    "export_weights",
+    "import_weights",
+]
+
+EMBEDDING_INIT_RANGE = 0.05
+"""Embeddings start uniform in (−EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)."""
+
+ADAM_EPSILON = 1e-7
+"""Adam's ε (Keras' default; PyTorch's default is 1e-8)."""
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded by ``seed`` and restore it afterwards.
+
+    ``None`` uses (and advances) the global generator, which ``repro.setup`` seeds.
+    """
+    if seed is None:
+        yield
+        return
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an int ≥ 0 or None, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def _init_linear(layer: nn.Linear) -> nn.Linear:
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+# --------------------------------------------------------------------------- building blocks
+class FeatureInput(nn.Module):
+    """Embeds each categorical feature and appends the numeric columns.
+
+    Args:
+        cardinalities: feature name → number of ids (``FeatureEncoder.cardinalities``).
+        n_numeric: number of numeric columns k.
+        embedding_dims: optional feature name → embedding size; default 8 for ``user_id`` and
+            ``item_id``, 4 otherwise (:func:`mtl_lessons.mtl_core.embedding_dims`).
+        seed: seed of the initialisation (embeddings uniform(−0.05, 0.05)); None: global generator.
+
+    Input: dict feature name → int64 (n,), plus ``"numeric"`` → float32 (n, k).
+    Output: float32 (n, ``output_dim``) with ``output_dim = Σ embedding sizes + k``.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int,
+                 embedding_dims: Mapping[str, int] | None = None, *, seed: int | None = None):
+        super().__init__()
+        check_architecture(cardinalities, n_numeric, {}, 0.0)
+        self.cardinalities = dict(cardinalities)
+        self.feature_names = tuple(cardinalities)
+        self.embedding_dims = _embedding_dims(cardinalities, embedding_dims)
+        self.n_numeric = int(n_numeric)
+        self.output_dim = sum(self.embedding_dims.values()) + self.n_numeric
+        with _seeded(seed):
+            self.embeddings = nn.ModuleDict({
+                name: nn.Embedding(self.cardinalities[name], dim)
+                for name, dim in self.embedding_dims.items()
+            })
+            for table in self.embeddings.values():
+                nn.init.uniform_(table.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        parts = [self.embeddings[name](inputs[name]) for name in self.feature_names]
+        parts.append(inputs[NUMERIC_KEY])
+        return torch.cat(parts, dim=1)
+
+
+_embedding_dims = embedding_dims  # FeatureInput's argument shadows the function's name
+
+
+def mlp_block(in_features: int, hidden: Sequence[int], dropout: float = 0.0, *,
+              seed: int | None = None) -> nn.Sequential:
+    """Linear(→ size) → ReLU (→ Dropout(``dropout``)) for each size in ``hidden``.
+
+    Input (n, ``in_features``) → output (n, ``hidden[-1]``); an empty ``hidden`` is the identity.
+    Weights Glorot-uniform, biases zero (``seed``: as in :class:`FeatureInput`).
+    """
+    check_architecture({"x": 1}, in_features, {"hidden": hidden}, dropout)
+    layers: list[nn.Module] = []
+    width = in_features
+    with _seeded(seed):
+        for size in hidden:
+            layers += [_init_linear(nn.Linear(width, size)), nn.ReLU()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+    return nn.Sequential(*layers)
+
+
+def _linears(block: nn.Module) -> list[nn.Linear]:
+    return [layer for layer in block.modules() if isinstance(layer, nn.Linear)]
+
+
+# --------------------------------------------------------------------------- models
+class MultiTaskNet(nn.Module):
+    """Inputs → shared MLP ``bottom`` → per task an MLP ``tower`` → a head (base of both models).
+
+    Args:
+        cardinalities: feature name → number of ids.
+        n_numeric: number of numeric columns.
+        tasks: task names (keys of ``data.TASKS``).
+        n_classes: task → number of classes, needed for multi-class tasks (``encoder.n_classes``).
+        bottom: hidden sizes of the shared MLP.
+        tower: hidden sizes of each task's own MLP (``()``: the head sits on the bottom).
+        dropout: dropout after every hidden layer (bottom and towers).
+        embedding_dims: see :class:`FeatureInput`.
+        seed: seed of the initialisation; None: the global generator.
+
+    Attributes:
+        tasks: the tasks, in order; ``kinds``: task → kind; ``n_classes``: multi-class task → C.
+        features, bottom, towers (task → MLP), heads (task → Linear).
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
+                 tower: Sequence[int] = (), dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None):
+        super().__init__()
+        self.tasks = resolve_tasks(tasks)
+        check_architecture(cardinalities, n_numeric, {"bottom": bottom, "tower": tower}, dropout)
+        self.kinds = {task: get_task(task).kind for task in self.tasks}
+        self.n_classes = resolve_n_classes(self.tasks, n_classes)
+        self.cardinalities = dict(cardinalities)
+        self.n_numeric = int(n_numeric)
+        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout)}
+        with _seeded(seed):
+            self.features = FeatureInput(cardinalities, n_numeric, embedding_dims)
+            self.bottom = mlp_block(self.features.output_dim, bottom, dropout)
+            width = bottom[-1] if bottom else self.features.output_dim
+            self.towers = nn.ModuleDict({task: mlp_block(width, tower, dropout) for task in self.tasks})
+            width = tower[-1] if tower else width
+            self.heads = nn.ModuleDict({
+                task: _init_linear(nn.Linear(width, output_size(task, self.n_classes)))
+                for task in self.tasks
+            })
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Raw outputs: task → logit (n,) / logits (n, C) / value (n,)."""
+        shared = self.bottom(self.features(inputs))
+        outputs = {}
+        for task in self.tasks:
+            out = self.heads[task](self.towers[task](shared))
+            outputs[task] = out if self.kinds[task] == "multiclass" else out.squeeze(-1)
+        return outputs
+
+
+class SingleTaskModel(MultiTaskNet):
+    """One task, one network: inputs → MLP(``hidden``) → the task's head.
+
+    Args:
+        cardinalities, n_numeric, n_classes, dropout, embedding_dims, seed: as in
+            :class:`MultiTaskNet`.
+        task: the task name.
+        hidden: hidden sizes of the MLP.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, task: str,
+                 n_classes: Mapping[str, int] | None = None, *, hidden: Sequence[int] = (128, 64),
+                 dropout: float = 0.0, embedding_dims: Mapping[str, int] | None = None,
+                 seed: int | None = None):
+        if not isinstance(task, str):
+            raise ValueError(f"task must be one task name (a str), got {task!r}")
+        super().__init__(cardinalities, n_numeric, (task,), n_classes, bottom=hidden, tower=(),
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed)
+        self.task = task
+
+
+class SharedBottomModel(MultiTaskNet):
+    """Hard parameter sharing: a shared bottom MLP, then per task a small tower and a head.
+
+    Args:
+        cardinalities, n_numeric, n_classes, dropout, embedding_dims, seed: as in
+            :class:`MultiTaskNet`.
+        tasks: the task names.
+        bottom: hidden sizes of the shared MLP.
+        tower: hidden sizes of each task's tower (``()``: heads directly on the bottom).
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
+                 tower: Sequence[int] = (), dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None):
+        super().__init__(cardinalities, n_numeric, tasks, n_classes, bottom=bottom, tower=tower,
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Number of trainable parameters (scalars) of ``model``."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def _check_model(model: object) -> MultiTaskNet:
+    if not isinstance(model, MultiTaskNet):
+        raise ValueError(f"model must be a SingleTaskModel or SharedBottomModel of torch_mtl, "
+                         f"got {type(model).__name__}")
+    return model
+
+
+def _model_tasks(model: MultiTaskNet, tasks: str | Sequence[str] | None) -> tuple[str, ...]:
+    if tasks is None:
+        return model.tasks
+    tasks = resolve_tasks(tasks)
+    missing = [task for task in tasks if task not in model.tasks]
+    if missing:
+        raise ValueError(f"tasks {missing} have no head in this model (its tasks: {list(model.tasks)})")
+    return tasks
+
+
+# --------------------------------------------------------------------------- tensors and losses
+def feature_tensors(inputs: ModelInputs) -> dict[str, torch.Tensor]:
+    """The model's input dict: feature name → int64 tensor (n,), ``"numeric"`` → float32 (n, k).
+
+    The tensors are copies (``ModelInputs`` arrays may be read-only views of a table).
+    """
+    feeds = {name: torch.tensor(np.asarray(ids, dtype=np.int64)) for name, ids in inputs.categorical.items()}
+    feeds[NUMERIC_KEY] = torch.tensor(np.asarray(inputs.numeric, dtype=np.float32))
+    return feeds
+
+
+def label_tensors(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Labels and masks of ``tasks`` as float32 tensors (n,); missing labels are set to 0.
+
+    Returns:
+        ``(labels, masks)``: task → labels (0 where missing, never NaN), task → 1.0 / 0.0.
+    """
+    labels, masks = label_matrices(inputs, tasks)
+    return ({task: torch.from_numpy(labels[:, j].copy()) for j, task in enumerate(tasks)},
+            {task: torch.from_numpy(masks[:, j].copy()) for j, task in enumerate(tasks)})
+
+
+def task_losses(outputs: Mapping[str, torch.Tensor], labels: Mapping[str, torch.Tensor],
+                masks: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Per-task losses, each the mean over the rows that carry the task's label.
+
+    For each task in ``labels``: ℓ_i is binary cross-entropy on the logit (binary tasks),
+    cross-entropy on the logits with the class index (multi-class) or the squared error
+    (regression), and the loss is Σ_i m_i ℓ_i / max(Σ_i m_i, 1). A row with m_i = 0 therefore
+    contributes exactly zero gradient; a batch without any labelled row gives a loss of 0.
+
+    Args:
+        outputs: task → raw output, (n,) or (n, C) (the model's forward).
+        labels: task → float labels (n,) with no NaN (missing ones replaced, e.g. by 0).
+        masks: task → float (n,), 1.0 where the label exists, 0.0 elsewhere.
+
+    Returns:
+        task → scalar tensor.
+    """
+    losses = {}
+    for task, y in labels.items():
+        out, m = outputs[task], masks[task]
+        kind = get_task(task).kind
+        if kind == "binary":
+            per_row = F.binary_cross_entropy_with_logits(out, y, reduction="none")
+        elif kind == "multiclass":
+            per_row = F.cross_entropy(out, y.long(), reduction="none")
+        else:
+            per_row = (out - y) ** 2
+        losses[task] = (per_row * m).sum() / m.sum().clamp_min(1.0)
+    return losses
+
+
+# --------------------------------------------------------------------------- prediction
+def predict(model: MultiTaskNet, inputs: ModelInputs, tasks: str | Sequence[str] | None = None,
+            batch_size: int = 8192, *, raw: bool = False) -> dict[str, np.ndarray]:
+    """Predictions in the format ``metrics.task_metrics`` expects.
+
+    Args:
+        model: a trained model.
+        inputs: rows to score (labels are not needed).
+        tasks: which heads to read; None: all of the model's tasks.
+        batch_size: rows per forward pass.
+        raw: return the raw outputs (logits / values) instead of probabilities.
+
+    Returns:
+        task → binary: P(label = 1) (n,); multi-class: class probabilities (n, C);
+        regression: predicted value (n,). float32.
+    """
+    model = _check_model(model)
+    tasks = _model_tasks(model, tasks)
+    check_inputs(inputs, "inputs", cardinalities=model.cardinalities, n_numeric=model.n_numeric)
+    check_positive_int("batch_size", batch_size)
+    feeds = feature_tensors(inputs)
+    n = len(inputs)
+    chunks: dict[str, list[np.ndarray]] = {task: [] for task in tasks}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                batch = {name: t[start:start + batch_size] for name, t in feeds.items()}
+                outputs = model(batch)
+                for task in tasks:
+                    out = outputs[task]
+                    if not raw:
+                        out = torch.softmax(out, dim=1) if model.kinds[task] == "multiclass" else (
+                            torch.sigmoid(out) if model.kinds[task] == "binary" else out)
+                    chunks[task].append(out.numpy())
+    finally:
+        model.train(was_training)
+    return {task: np.concatenate(parts) if parts else np.zeros((0,) + _width(model, task), np.float32)
+            for task, parts in chunks.items()}
+
+
+def _width(model: MultiTaskNet, task: str) -> tuple[int, ...]:
+    return (model.n_classes[task],) if model.kinds[task] == "multiclass" else ()
+
+
+# --------------------------------------------------------------------------- training
+def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInputs | None,
+          tasks: str | Sequence[str] | None = None, *, loss_weights: Mapping[str, float] | None = None,
+          epochs: int = 10, batch_size: int = 1024, learning_rate: float = 2e-3,
+          weight_decay: float = 0.0,
+          embedding_weight_decay: float | Mapping[str, float] | None = None,
+          patience: int | None = 2,
+          monitor: tuple[str, str] | None = ("purchase", "auc"), seed: int = 0,
+          progress: bool = False,
+          combine: Callable[[Mapping[str, torch.Tensor], Mapping[str, float]], torch.Tensor] = combine_losses,
+          ) -> pd.DataFrame:
+    """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
+
+    Args:
+        model: a :class:`SingleTaskModel` or :class:`SharedBottomModel` (trained in place).
+        train_inputs: training rows with labels and masks of ``tasks``.
+        valid_inputs: validation rows with labels of the monitored task (None if ``monitor`` is None).
+        tasks: tasks whose losses are trained; None: all of the model's tasks.
+        loss_weights: task → weight ≥ 0 in the objective (default 1.0 each).
+        epochs: maximum number of passes over ``train_inputs``.
+        batch_size: rows per gradient step.
+        learning_rate: Adam's step size.
+        weight_decay: decoupled weight decay (AdamW: each step multiplies a weight by
+            1 − learning_rate × weight_decay) of the dense layers' weights and biases.
+        embedding_weight_decay: the same for the embedding tables: one number for all, or
+            feature → decay (tables not named get ``weight_decay``); None: ``weight_decay``.
+            Embeddings of many rarely seen ids (``item_id``) overfit first and want much more
+            decay than well-observed ones (``segment``, ``hour``).
+        patience: stop after this many epochs without a better validation score; None: never.
+        monitor: (task, metric) scored on ``valid_inputs`` after each epoch with
+            ``metrics.task_metrics``; the direction comes from ``metrics.HIGHER_IS_BETTER``.
+            The best epoch's weights are restored at the end. None: no validation, the last
+            epoch's weights are kept.
+        seed: seeds the shuffling (NumPy) and dropout (torch, in a forked generator).
+        progress: show a tqdm progress bar over epochs.
+        combine: called as ``combine(task_losses, weights=weights)`` for every batch, returns
+            the scalar objective (default :func:`~mtl_lessons.mtl_core.combine_losses`, the
+            weighted sum). An ``nn.Module`` with parameters (e.g. learned uncertainty weights)
+            is optimised too; an object with an ``on_epoch_end(task_losses)`` method gets each
+            epoch's per-task training losses (a dict of floats) after the epoch.
+
+    Returns:
+        The history, one row per epoch (see :func:`mtl_lessons.mtl_core.history_frame`):
+        ``epoch, loss, loss_<task>…, valid_<task>_<metric>, seconds, samples_per_second,
+        valid_seconds``; ``attrs["best_epoch"]`` is the epoch whose weights the model now holds.
+
+    Raises:
+        ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
+            shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
+            a bad monitor or bad scalar settings.
+    """
+    model = _check_model(model)
+    tasks = _model_tasks(model, tasks)
+    weights = resolve_loss_weights(loss_weights, tasks)
+    monitor = resolve_monitor(monitor, tasks)
+    check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                        weight_decay=weight_decay, patience=patience, seed=seed)
+    table_decay = resolve_embedding_decay(embedding_weight_decay, weight_decay,
+                                          model.features.feature_names, learning_rate)
+    n = check_inputs(train_inputs, "train_inputs", cardinalities=model.cardinalities,
+                     n_numeric=model.n_numeric, tasks=tasks, n_classes=model.n_classes)
+    if monitor is not None:
+        if valid_inputs is None:
+            raise ValueError("valid_inputs is required when monitor is set; "
+                             "pass monitor=None to train without validation")
+        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
+                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
+
+    # The whole split as tensors, once; a batch is a row index into them.
+    names = model.features.feature_names
+    categorical = torch.from_numpy(np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]))
+    numeric = torch.from_numpy(np.asarray(train_inputs.numeric, dtype=np.float32))
+    labels_np, masks_np = label_matrices(train_inputs, tasks)
+    labels, masks = torch.from_numpy(labels_np), torch.from_numpy(masks_np)
+
+    tables = {name: model.features.embeddings[name].weight for name in names}
+    dense = [p for p in model.parameters() if all(p is not t for t in tables.values())]
+    if isinstance(combine, nn.Module):
+        dense += list(combine.parameters())
+    groups = [{"params": [table], "weight_decay": table_decay[name]} for name, table in tables.items()]
+    optimizer = torch.optim.AdamW(groups + [{"params": dense, "weight_decay": weight_decay}],
+                                  lr=learning_rate, eps=ADAM_EPSILON)
+    stopper = EarlyStopping(monitor[1], patience) if monitor else None
+    best_state: dict[str, torch.Tensor] | None = None
+    shuffler = np.random.default_rng(seed)
+    rows: list[dict[str, float]] = []
+    bar = tqdm(total=epochs, desc="train (torch)", disable=not progress, leave=False)
+    try:
+        with _seeded(seed):
+            for epoch in range(1, epochs + 1):
+                model.train()
+                start_time = time.perf_counter()
+                loss_sums = torch.zeros(len(tasks))
+                label_counts = torch.zeros(len(tasks))
+                total_sum, steps = 0.0, 0
+                order = torch.from_numpy(shuffler.permutation(n))
+                for start in range(0, n, batch_size):
+                    idx = order[start:start + batch_size]
+                    cat_b = categorical[:, idx]
+                    feeds = {name: cat_b[j] for j, name in enumerate(names)}
+                    feeds[NUMERIC_KEY] = numeric[idx]
+                    y_b, m_b = labels[idx], masks[idx]
+                    outputs = model(feeds)
+                    losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
+                                         {t: m_b[:, j] for j, t in enumerate(tasks)})
+                    total = combine(losses, weights=weights)
+                    optimizer.zero_grad(set_to_none=True)
+                    total.backward()
+                    optimizer.step()
+                    with torch.no_grad():
+                        counts = m_b.sum(dim=0)
+                        loss_sums += torch.stack([losses[t].detach() for t in tasks]) * counts
+                        label_counts += counts
+                        total_sum += float(total)
+                        steps += 1
+                seconds = time.perf_counter() - start_time
+                epoch_losses = (loss_sums / label_counts.clamp_min(1.0)).tolist()
+                row = {"epoch": epoch, "loss": total_sum / steps}
+                row.update({f"loss_{t}": value for t, value in zip(tasks, epoch_losses)})
+                if hasattr(combine, "on_epoch_end"):
+                    combine.on_epoch_end(dict(zip(tasks, epoch_losses)))
+                valid_start = time.perf_counter()
+                if monitor is not None:
+                    task, metric = monitor
+                    prediction = predict(model, valid_inputs, tasks=(task,))[task]
+                    score = validation_score(task, metric, valid_inputs, prediction)
+                    row[f"valid_{task}_{metric}"] = score
+                    if stopper.update(epoch, score):
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                row.update({"seconds": seconds, "samples_per_second": n / seconds,
+                            "valid_seconds": time.perf_counter() - valid_start})
+                rows.append(row)
+                bar.update(1)
+                if monitor is not None:
+                    bar.set_postfix({f"{monitor[0]} {monitor[1]}": f"{row[f'valid_{monitor[0]}_{monitor[1]}']:.4f}"})
+                if stopper is not None and stopper.should_stop:
+                    break
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    best_epoch = stopper.best_epoch if stopper is not None else len(rows)
+    return history_frame(rows, monitor, best_epoch)
+
+
+# --------------------------------------------------------------------------- weights exchange
+def _named_layers(model: MultiTaskNet) -> Iterator[tuple[str, nn.Module]]:
+    for name in model.features.feature_names:
+        yield f"features.{name}", model.features.embeddings[name]
+    for i, layer in enumerate(_linears(model.bottom)):
+        yield f"bottom.{i}", layer
+    for task in model.tasks:
+        for i, layer in enumerate(_linears(model.towers[task])):
+            yield f"towers.{task}.{i}", layer
+        yield f"heads.{task}", model.heads[task]
+
+
+def export_weights(model: MultiTaskNet) -> dict[str, np.ndarray]:
+    """The model's weights under framework-neutral names, as NumPy arrays.
+
+    Names: ``features.<feature>`` (ids × size), ``bottom.<i>.kernel`` (in × out),
+    ``bottom.<i>.bias``, ``towers.<task>.<i>.kernel/bias``, ``heads.<task>.kernel/bias``.
+    Kernels are stored as (in, out) (PyTorch keeps (out, in); they are transposed here), so
+    :func:`mtl_lessons.keras_mtl.import_weights` accepts the result unchanged.
+    """
+    model = _check_model(model)
+    weights = {}
+    for name, layer in _named_layers(model):
+        if isinstance(layer, nn.Embedding):
+            weights[name] = layer.weight.detach().numpy().copy()
+        else:
+            weights[f"{name}.kernel"] = layer.weight.detach().numpy().T.copy()
+            weights[f"{name}.bias"] = layer.bias.detach().numpy().copy()
+    return weights
+
+
+def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> None:
+    """Load weights in :func:`export_weights`' format (e.g. from the Keras twin) into ``model``.
+
+    Raises:
+        ValueError: ``weights`` misses a name, has an extra one, or a shape differs.
+    """
+    model = _check_model(model)
+    expected = export_weights(model)
+    missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if missing or extra:
+        raise ValueError(f"weights do not match the model: missing {missing}, unexpected {extra}")
+    for name, value in expected.items():
+        if np.shape(weights[name]) != value.shape:
+            raise ValueError(f"weights[{name!r}] has shape {np.shape(weights[name])}, the model needs {value.shape}")
+    with torch.no_grad():
+        for name, layer in _named_layers(model):
+            if isinstance(layer, nn.Embedding):
+                layer.weight.copy_(torch.as_tensor(np.asarray(weights[name], np.float32)))
+            else:
+                layer.weight.copy_(torch.as_tensor(np.asarray(weights[f"{name}.kernel"], np.float32).T))
+                layer.bias.copy_(torch.as_tensor(np.asarray(weights[f"{name}.bias"], np.float32)))
