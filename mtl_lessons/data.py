@@ -18,7 +18,7 @@ Entities (all drawn from one ``numpy.random.Generator`` seeded by ``ShopConfig.s
 * **Items** ``i`` have a category, a brand (brands have a tier, an appeal and a quality), a
   price (log-normal around the category median), a quality :math:`q_i` (brand plus item part),
   an appeal (brand plus item part; it also drives a long tail of exposure) and a latent vector
-  :math:`v_i = c_{k(i)} + 0.3\,z_i`.
+  :math:`v_i = c_{k(i)} + 0.2\,z_i`.
 * A second, *purchase-only* taste :math:`t'_u = m'_{segment} + 0.15\,z'_u`, drawn independently
   of :math:`t_u`, lets the knob
   ``task_correlation`` :math:`\rho` decide how much buying shares with clicking:
@@ -35,7 +35,7 @@ three steps of one impression:
 
 .. math::
 
-   s_{click} &= -2.7 + 0.6\,t_u^\top v_i + 0.5\,\text{appeal}_i - 0.07(\text{pos}-1)
+   s_{click} &= -2.7 + 0.6\,t_u^\top v_i + 0.5\,\text{appeal}_i + 0.3\,q_i - 0.07(\text{pos}-1)
                + 0.35\,\text{promo} + \text{device}_{click} + \text{hour}_{click} \\
    s_{cart}  &= -1.5 + 0.5\,a^{buy}_{ui} + 0.5\,q_i - 0.8\,\delta_u + 0.3\,\text{promo} \\
    s_{buy}   &= b_3 + 0.5\,a^{buy}_{ui} + 0.4\,q_i - 1.2\,\delta_u + 0.4\,\text{promo}
@@ -306,10 +306,10 @@ def simulate_shop(config: ShopConfig | None = None) -> Shop:
     brand = rng.integers(0, n_brands, ni)
     tier = brand_tier[brand]
     price = np.round(cat_price[category] * np.exp(0.35 * (tier - 0.7) + _normal(rng, ni, 0.35)), 2)
-    quality = 0.4 * (tier - 0.7) + brand_quality[brand] + _normal(rng, ni, 0.3)
+    quality = 0.4 * (tier - 0.7) + brand_quality[brand] + _normal(rng, ni, 0.2)
     appeal = brand_appeal[brand] + _normal(rng, ni, 0.2)
     popularity = np.exp(1.3 * appeal + _normal(rng, ni, 0.8))  # long tail of exposure
-    item_vec = cat_centre[category] + _normal(rng, (ni, d), 0.3)
+    item_vec = cat_centre[category] + _normal(rng, (ni, d), 0.2)
     is_new = rng.random(ni) < 0.15
 
     # impressions
@@ -336,7 +336,7 @@ def simulate_shop(config: ShopConfig | None = None) -> Shop:
     q = quality[item_id]
     device_click = np.array([0.0, -0.25, 0.1])[device]
     hour_click = 0.25 * np.cos(2 * np.pi * (hour - 21) / 24)
-    s_click = (-2.7 + 0.6 * aff_click + 0.5 * appeal[item_id] - 0.07 * (position - 1)
+    s_click = (-2.7 + 0.6 * aff_click + 0.5 * appeal[item_id] + 0.3 * q - 0.07 * (position - 1)
                + 0.35 * promotion + device_click + hour_click)
     s_cart = -1.5 + 0.5 * aff_buy + 0.5 * q - 0.8 * delta + 0.3 * promotion
     s_buy_base = 0.5 * aff_buy + 0.4 * q - 1.2 * delta + 0.4 * promotion
