@@ -665,6 +665,31 @@ class ModelInputs:
     def __len__(self) -> int:
         return len(self.numeric)
 
+    def take(self, rows: np.ndarray) -> "ModelInputs":
+        """A copy holding only ``rows``: a bool mask of shape (n,) or an array of row indices.
+
+        Used to train a model on part of a split (a task's labelled rows, a smaller training set).
+
+        Raises:
+            ValueError: ``rows`` is a mask of the wrong length, or holds indices outside [0, n).
+        """
+        rows = np.asarray(rows)
+        n = len(self)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise ValueError(f"rows: a bool mask must have shape ({n},), got {rows.shape}")
+        elif not np.issubdtype(rows.dtype, np.integer) or rows.ndim != 1:
+            raise ValueError(f"rows must be a bool mask of shape ({n},) or a 1-d array of int row "
+                             f"indices, got dtype {rows.dtype} and shape {rows.shape}")
+        elif len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise ValueError(f"rows: indices must be in [0, {n}), got {rows.min()} … {rows.max()}")
+        return ModelInputs(
+            categorical={name: ids[rows] for name, ids in self.categorical.items()},
+            numeric=self.numeric[rows],
+            labels={task: values[rows] for task, values in self.labels.items()},
+            masks={task: mask[rows] for task, mask in self.masks.items()},
+        )
+
 
 class FeatureEncoder:
     """Turns joined tables into ``ModelInputs``: ids for categorical columns, standardised numbers.

@@ -13,8 +13,12 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from . import data as D
+from .baselines import popularity_scores
+from .mtl_core import embedding_dims
 
-__all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_sensitive_tier"]
+__all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_sensitive_tier",
+           "lesson02_popularity_auc", "lesson02_lr_parameters", "lesson03_parameters_saved",
+           "lesson03_sparse_loss"]
 
 
 def _not_started(answer) -> bool:
@@ -64,3 +68,50 @@ def lesson01_price_sensitive_tier(answer, shop: D.Shop) -> None:
     expected = int(D.price_sensitivity(shop, "city_tier").index[0])
     feedback("Exercise 3", answer, expected,
                     hint="Compare each city tier's purchase rate below and above the category median price.")
+
+
+def lesson02_popularity_auc(answer, shop: D.Shop) -> None:
+    """Exercise 02.1: test AUC of the popularity baseline (smoothing 100) on add_to_cart."""
+    split = D.chronological_split(D.join_features(shop))
+    expected = roc_auc_score(split.test["add_to_cart"], popularity_scores(split.train, split.test, "add_to_cart"))
+    feedback("Exercise 1", answer, expected,
+             hint="Score split.test with popularity_scores(split.train, split.test, 'add_to_cart') "
+                  "and compare with split.test['add_to_cart'] using roc_auc_score.")
+
+
+def lesson02_lr_parameters(answer, cardinalities: dict[str, int]) -> None:
+    """Exercise 02.2: parameters of the logistic regression (user_id embedding of size 1)."""
+    dims = embedding_dims(cardinalities, {"user_id": 1})
+    n_numeric = len(D.NUMERIC_FEATURES)
+    expected = sum(cardinalities[f] * d for f, d in dims.items()) + (sum(dims.values()) + n_numeric) + 1
+    feedback("Exercise 2", answer, expected, rel_tol=0.0,
+             hint="Sum ids × size over the embedding tables, then add one weight per input of the "
+                  "output unit (all embedding sizes + 6 numeric) and its bias.")
+
+
+def _mlp_parameters(inputs: int, hidden: tuple[int, ...], outputs: int) -> int:
+    sizes = (inputs, *hidden, outputs)
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def lesson03_parameters_saved(answer, cardinalities: dict[str, int]) -> None:
+    """Exercise 03.1: parameters of 3 single-task MLPs minus those of one 3-task shared bottom."""
+    dims = embedding_dims(cardinalities, {"user_id": 1})
+    embeddings = sum(cardinalities[f] * d for f, d in dims.items())
+    width = sum(dims.values()) + len(D.NUMERIC_FEATURES)
+    bottom = _mlp_parameters(width, (128,), 64)  # the two hidden layers
+    head = 64 + 1
+    singles = 3 * (embeddings + bottom + head)
+    shared = embeddings + bottom + 3 * head
+    feedback("Exercise 1", answer, singles - shared, rel_tol=0.0,
+             hint="Two extra copies of the embedding tables and of the (128, 64) bottom: "
+                  "2 × (Σ ids × size + the two Linear layers' weights and biases).")
+
+
+def lesson03_sparse_loss(answer) -> None:
+    """Exercise 03.2: the Keras loss for integer class labels."""
+    if isinstance(answer, str):
+        answer = answer.strip().strip("'\"")
+    feedback("Exercise 2", answer, "sparse_categorical_crossentropy",
+             hint="Class indices go with the *sparse* categorical cross-entropy; "
+                  "categorical_crossentropy expects one-hot rows.")

@@ -17,14 +17,18 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .data import get_task
+from .data import get_task, task_labels
 
-__all__ = ["task_metrics", "evaluate", "oracle_lift", "HIGHER_IS_BETTER"]
+__all__ = ["task_metrics", "evaluate", "oracle_lift", "oracle_scores", "HEADLINE", "HIGHER_IS_BETTER"]
 
 HIGHER_IS_BETTER = {
     "auc": True, "log_loss": False, "accuracy": True, "precision": True, "recall": True,
     "f1": True, "macro_f1": True, "rmse": False, "mae": False,
 }
+
+
+HEADLINE = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}
+"""The one metric the lessons report first for each task kind."""
 
 
 def _masked(task: str, y_true, y_pred, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -120,3 +124,29 @@ def oracle_lift(auc: float, oracle_auc: float) -> float:
     if not 0.5 < oracle_auc <= 1.0:
         raise ValueError(f"oracle_auc must be in (0.5, 1], got {oracle_auc}")
     return (auc - 0.5) / (oracle_auc - 0.5)
+
+
+def oracle_scores(shop, table: pd.DataFrame, tasks) -> dict[str, float]:
+    """The oracle's headline metric (:data:`HEADLINE`) of each task on the rows of ``table``.
+
+    Args:
+        shop: the ``data.Shop`` the rows come from (its oracle table is looked up by impression).
+        table: a ``join_features`` table, e.g. ``split.test``.
+        tasks: task names.
+
+    Returns:
+        task → the oracle's AUC (binary), RMSE (regression) or accuracy (multi-class), on the
+        rows that carry the task's label: the ceiling no model can beat except by chance.
+    """
+    oracle = shop.oracle_for(table)
+    out = {}
+    for task in tasks:
+        spec = get_task(task)
+        labels = task_labels(table, task)
+        best = oracle[spec.oracle].to_numpy()
+        if spec.kind == "multiclass":
+            codes = pd.Categorical(best, categories=table[spec.label].cat.categories).codes
+            out[task] = float(np.mean(codes == labels))
+        else:
+            out[task] = task_metrics(task, labels, np.asarray(best, dtype=np.float64))[HEADLINE[spec.kind]]
+    return out

@@ -43,7 +43,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import ModelInputs, get_task
 from .mtl_core import (

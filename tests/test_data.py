@@ -296,3 +296,22 @@ def test_data_card_figures_are_measured_not_typed(shop):
 def test_price_sensitivity_rejects_unknown_attribute(shop):
     with pytest.raises(ValueError, match="by must be one of"):
         D.price_sensitivity(shop, "income")
+
+
+def test_model_inputs_take_selects_rows_by_mask_or_index_and_checks_them():
+    shop = D.simulate_shop(D.ShopConfig(n_users=100, n_items=60, n_impressions=2_000))
+    table = D.join_features(shop)
+    inputs = D.FeatureEncoder(shop).fit(table).transform(table, ("click", "rating"))
+    bought = inputs.masks["rating"]
+    part = inputs.take(bought)
+    assert len(part) == bought.sum() and part.masks["rating"].all()
+    np.testing.assert_array_equal(part.categorical["item_id"], inputs.categorical["item_id"][bought])
+    first = inputs.take(np.arange(10))
+    np.testing.assert_array_equal(first.numeric, inputs.numeric[:10])
+    np.testing.assert_array_equal(first.labels["click"], inputs.labels["click"][:10])
+    with pytest.raises(ValueError, match="shape"):
+        inputs.take(bought[:-1])
+    with pytest.raises(ValueError, match=r"\[0, 2000\)"):
+        inputs.take(np.array([0, 2000]))
+    with pytest.raises(ValueError, match="int row"):
+        inputs.take(np.array([0.5]))

@@ -37,3 +37,34 @@ def test_feedback_tolerance(capsys):
     assert "correct" in capsys.readouterr().out
     exercises.feedback("x", 0.6, 0.5, rel_tol=1e-3)
     assert "not yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("call", [
+    lambda answer, shop: exercises.lesson02_popularity_auc(answer, shop),
+    lambda answer, shop: exercises.lesson02_lr_parameters(answer, data.FeatureEncoder(shop).cardinalities),
+    lambda answer, shop: exercises.lesson03_parameters_saved(answer, data.FeatureEncoder(shop).cardinalities),
+    lambda answer, shop: exercises.lesson03_sparse_loss(answer),
+])
+@pytest.mark.parametrize("answer, word", [(..., "not started"), (None, "not started"), (12345.0, "not yet")])
+def test_lesson02_03_checks_give_feedback_not_errors(call, answer, word, shop, capsys):
+    assert call(answer, shop) is None
+    out = capsys.readouterr().out
+    assert word in out and "correct" not in out
+
+
+def test_parameter_exercises_match_the_models(shop, capsys):
+    """The hand counts the checks expect equal what the PyTorch models really have."""
+    from mtl_lessons import torch_mtl
+
+    cards = data.FeatureEncoder(shop).cardinalities
+    n_numeric = len(data.NUMERIC_FEATURES)
+    small = {"embedding_dims": {"user_id": 1}}
+    lr = torch_mtl.SingleTaskModel(cards, n_numeric, "purchase", hidden=(), **small)
+    exercises.lesson02_lr_parameters(torch_mtl.parameter_count(lr), cards)
+    funnel = ("click", "add_to_cart", "purchase")
+    shared = torch_mtl.SharedBottomModel(cards, n_numeric, funnel, bottom=(128, 64), **small)
+    singles = sum(torch_mtl.parameter_count(torch_mtl.SingleTaskModel(cards, n_numeric, t, hidden=(128, 64), **small))
+                  for t in funnel)
+    exercises.lesson03_parameters_saved(singles - torch_mtl.parameter_count(shared), cards)
+    exercises.lesson03_sparse_loss("sparse_categorical_crossentropy")
+    assert capsys.readouterr().out.count("correct ✓") == 3

@@ -67,3 +67,20 @@ def test_oracle_lift():
     assert M.oracle_lift(0.7, 0.9) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="oracle_auc"):
         M.oracle_lift(0.7, 0.5)
+
+
+def test_oracle_scores_match_hand_computation():
+    from sklearn.metrics import roc_auc_score
+
+    from mtl_lessons import data as D
+
+    shop = D.simulate_shop(D.ShopConfig(n_users=200, n_items=100, n_impressions=20_000))
+    test = D.chronological_split(D.join_features(shop)).test
+    scores = M.oracle_scores(shop, test, ("click", "rating", "next_category"))
+    oracle = shop.oracle_for(test)
+    assert scores["click"] == pytest.approx(roc_auc_score(test["click"], oracle["p_click"]))
+    bought = test["purchase"].to_numpy() == 1
+    rmse = np.sqrt(np.mean((test["rating"].to_numpy()[bought] - oracle["expected_rating"].to_numpy()[bought]) ** 2))
+    assert scores["rating"] == pytest.approx(rmse)
+    hits = oracle["next_category_argmax"].astype(str).to_numpy() == test["next_category"].astype(str).to_numpy()
+    assert scores["next_category"] == pytest.approx(hits.mean())
