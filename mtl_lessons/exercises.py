@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from . import data as D

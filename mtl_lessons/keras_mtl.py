@@ -46,7 +46,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from .repro import QUIET_ENV
 
@@ -61,22 +60,18 @@ from keras import ops  # noqa: E402
 from .data import ModelInputs, get_task  # noqa: E402
 from .mtl_core import (  # noqa: E402
     NUMERIC_KEY,
-    EarlyStopping,
+    EpochLog,
     check_architecture,
     check_inputs,
     check_positive_int,
-    check_training_args,
     combine_losses,
     embedding_dims,
-    history_frame,
     label_matrices,
+    model_tasks,
     output_size,
-    resolve_loss_weights,
-    resolve_embedding_decay,
-    resolve_monitor,
+    plan_training,
     resolve_n_classes,
     resolve_tasks,
-    validation_score,
 )
 
 if keras.backend.backend() != "tensorflow":
@@ -321,16 +316,6 @@ def _check_model(model: object) -> MultiTaskNet:
     return model
 
 
-def _model_tasks(model: MultiTaskNet, tasks: str | Sequence[str] | None) -> tuple[str, ...]:
-    if tasks is None:
-        return model.tasks
-    tasks = resolve_tasks(tasks)
-    missing = [task for task in tasks if task not in model.tasks]
-    if missing:
-        raise ValueError(f"tasks {missing} have no head in this model (its tasks: {list(model.tasks)})")
-    return tasks
-
-
 # --------------------------------------------------------------------------- tensors and losses
 def feature_tensors(inputs: ModelInputs) -> dict[str, tf.Tensor]:
     """The model's input dict: feature name → int64 tensor (n,), ``"numeric"`` → float32 (n, k)."""
@@ -399,7 +384,7 @@ def predict(model: MultiTaskNet, inputs: ModelInputs, tasks: str | Sequence[str]
         regression: predicted value (n,). float32.
     """
     model = _check_model(model)
-    tasks = _model_tasks(model, tasks)
+    tasks = model_tasks(model.tasks, tasks)
     check_inputs(inputs, "inputs", cardinalities=model.cardinalities, n_numeric=model.n_numeric)
     check_positive_int("batch_size", batch_size)
     feeds = feature_tensors(inputs)
@@ -476,33 +461,20 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             a bad monitor or bad scalar settings.
     """
     model = _check_model(model)
-    tasks = _model_tasks(model, tasks)
-    weights = resolve_loss_weights(loss_weights, tasks)
-    monitor = resolve_monitor(monitor, tasks)
-    check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                        weight_decay=weight_decay, patience=patience, seed=seed)
-    table_decay = resolve_embedding_decay(embedding_weight_decay, weight_decay,
-                                          model.features.feature_names, learning_rate)
-    n = check_inputs(train_inputs, "train_inputs", cardinalities=model.cardinalities,
-                     n_numeric=model.n_numeric, tasks=tasks, n_classes=model.n_classes)
-    if monitor is not None:
-        if valid_inputs is None:
-            raise ValueError("valid_inputs is required when monitor is set; "
-                             "pass monitor=None to train without validation")
-        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
-                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
-
+    plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
+                         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         weight_decay=weight_decay, embedding_weight_decay=embedding_weight_decay,
+                         patience=patience, monitor=monitor, seed=seed)
+    tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names
-    categorical = tf.constant(np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]))
-    numeric = tf.constant(np.asarray(train_inputs.numeric, dtype=np.float32))
-    labels_np, masks_np = label_matrices(train_inputs, tasks)
-    labels, masks = tf.constant(labels_np), tf.constant(masks_np)
+    categorical, numeric = tf.constant(plan.categorical), tf.constant(plan.numeric)
+    labels, masks = tf.constant(plan.labels), tf.constant(plan.masks)
 
     variables = list(model.trainable_variables)
     variables += list(getattr(combine, "trainable_variables", []))
     # the embedding tables are decayed by the step below, each at its own rate
-    table_shrink = [(model.features.embeddings[name].embeddings, 1.0 - learning_rate * table_decay[name])
+    table_shrink = [(model.features.embeddings[name].embeddings, 1.0 - learning_rate * plan.table_decay[name])
                     for name in names]
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON,
                                       weight_decay=weight_decay or None)
@@ -519,7 +491,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             outputs = model(feeds, training=True)
             losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
                                  {t: m_b[:, j] for j, t in enumerate(tasks)})
-            total = combine(losses, weights=weights)
+            total = combine(losses, weights=plan.weights)
         gradients = tape.gradient(total, variables)
         # Embedding gradients arrive as IndexedSlices; the tables are small, and a dense
         # update is faster on the CPU (and is what torch's default dense gradient does).
@@ -530,11 +502,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return total, tf.stack([losses[t] for t in tasks]), tf.reduce_sum(m_b, axis=0)
 
-    stopper = EarlyStopping(monitor[1], patience) if monitor else None
     best_weights: list[np.ndarray] | None = None
     shuffler = np.random.default_rng(seed)
-    rows: list[dict[str, float]] = []
-    bar = tqdm(total=epochs, desc="train (keras)", disable=not progress, leave=False)
+    log = EpochLog(plan, patience, combine, epochs, progress, "train (keras)")
     try:
         for epoch in range(1, epochs + 1):
             start_time = time.perf_counter()
@@ -550,34 +520,17 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                 total_sum += float(total)
                 steps += 1
             seconds = time.perf_counter() - start_time
-            epoch_losses = (loss_sums / np.maximum(label_counts, 1.0)).tolist()
-            row = {"epoch": epoch, "loss": total_sum / steps}
-            row.update({f"loss_{t}": value for t, value in zip(tasks, epoch_losses)})
-            if hasattr(combine, "on_epoch_end"):
-                combine.on_epoch_end(dict(zip(tasks, epoch_losses)))
-            valid_start = time.perf_counter()
-            if monitor is not None:
-                task, metric = monitor
-                prediction = predict(model, valid_inputs, tasks=(task,))[task]
-                score = validation_score(task, metric, valid_inputs, prediction)
-                row[f"valid_{task}_{metric}"] = score
-                if stopper.update(epoch, score):
-                    best_weights = [v.numpy().copy() for v in model.trainable_variables]
-            row.update({"seconds": seconds, "samples_per_second": n / seconds,
-                        "valid_seconds": time.perf_counter() - valid_start})
-            rows.append(row)
-            bar.update(1)
-            if monitor is not None:
-                bar.set_postfix({f"{monitor[0]} {monitor[1]}": f"{row[f'valid_{monitor[0]}_{monitor[1]}']:.4f}"})
-            if stopper is not None and stopper.should_stop:
+            if log.end_epoch(epoch, seconds, total_sum, steps, loss_sums, label_counts,
+                             lambda task: predict(model, valid_inputs, tasks=(task,))[task], valid_inputs):
+                best_weights = [v.numpy().copy() for v in model.trainable_variables]
+            if log.should_stop:
                 break
     finally:
-        bar.close()
+        log.bar.close()
     if best_weights is not None:
         for variable, value in zip(model.trainable_variables, best_weights):
             variable.assign(value)
-    best_epoch = stopper.best_epoch if stopper is not None else len(rows)
-    return history_frame(rows, monitor, best_epoch)
+    return log.history()
 
 
 # --------------------------------------------------------------------------- weights exchange

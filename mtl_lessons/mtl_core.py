@@ -15,11 +15,15 @@ Importing this module imports neither PyTorch nor TensorFlow.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tqdm import tqdm
 
 from .data import TASKS, ModelInputs, get_task
 from .metrics import HIGHER_IS_BETTER, task_metrics
@@ -31,6 +35,7 @@ __all__ = [
     "METRICS_BY_KIND",
     "embedding_dims",
     "resolve_tasks",
+    "model_tasks",
     "resolve_n_classes",
     "output_size",
     "check_architecture",
@@ -45,6 +50,9 @@ __all__ = [
     "validation_score",
     "EarlyStopping",
     "history_frame",
+    "TrainingPlan",
+    "plan_training",
+    "EpochLog",
 ]
 
 NUMERIC_KEY = "numeric"
@@ -118,6 +126,21 @@ def resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[
     if duplicated:
         raise ValueError(f"{argument} names a task more than once: {duplicated}")
     return names
+
+
+def model_tasks(heads: Sequence[str], tasks: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The tasks to use: all of a model's ``heads`` if ``tasks`` is None, else ``tasks`` checked.
+
+    Raises:
+        ValueError: a task is unknown or the model has no head for it.
+    """
+    if tasks is None:
+        return tuple(heads)
+    tasks = resolve_tasks(tasks)
+    missing = [task for task in tasks if task not in heads]
+    if missing:
+        raise ValueError(f"tasks {missing} have no head in this model (its tasks: {list(heads)})")
+    return tasks
 
 
 def resolve_n_classes(tasks: Sequence[str], n_classes: Mapping[str, int] | None) -> dict[str, int]:
@@ -457,3 +480,132 @@ def history_frame(rows: list[dict[str, float]], monitor: tuple[str, str] | None,
     if monitor is not None and best_epoch:
         frame.attrs["best_score"] = float(frame.loc[best_epoch - 1, f"valid_{monitor[0]}_{monitor[1]}"])
     return frame
+
+
+# --------------------------------------------------------------------------- the training loop's shared parts
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything ``train`` needs besides the model, checked and as NumPy arrays.
+
+    Attributes:
+        tasks: the trained tasks, in column order of ``labels`` and ``masks``.
+        weights: task → loss weight.
+        monitor: (task, metric) or None.
+        table_decay: embedding feature → decoupled weight decay.
+        categorical: int64 (n_features, n), the ids of the model's features in its order.
+        numeric: float32 (n, n_numeric).
+        labels, masks: float32 (n, len(tasks)) (see :func:`label_matrices`).
+    """
+
+    tasks: tuple[str, ...]
+    weights: dict[str, float]
+    monitor: tuple[str, str] | None
+    table_decay: dict[str, float]
+    categorical: np.ndarray
+    numeric: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.numeric)
+
+
+def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInputs | None,
+                  tasks: str | Sequence[str] | None, *, loss_weights: Mapping[str, float] | None,
+                  epochs: int, batch_size: int, learning_rate: float, weight_decay: float,
+                  embedding_weight_decay: float | Mapping[str, float] | None,
+                  patience: int | None, monitor: tuple[str, str] | None, seed: int) -> TrainingPlan:
+    """Validate ``train``'s arguments (both frameworks) and lay the training split out as arrays.
+
+    ``model`` is a ``torch_mtl`` or ``keras_mtl`` model: only its ``tasks``, ``cardinalities``,
+    ``n_numeric``, ``n_classes`` and ``features.feature_names`` are read.
+
+    Raises:
+        ValueError: naming the argument (see ``train``).
+    """
+    tasks = model_tasks(model.tasks, tasks)
+    weights = resolve_loss_weights(loss_weights, tasks)
+    monitor = resolve_monitor(monitor, tasks)
+    check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                        weight_decay=weight_decay, patience=patience, seed=seed)
+    names = model.features.feature_names
+    table_decay = resolve_embedding_decay(embedding_weight_decay, weight_decay, names, learning_rate)
+    check_inputs(train_inputs, "train_inputs", cardinalities=model.cardinalities,
+                 n_numeric=model.n_numeric, tasks=tasks, n_classes=model.n_classes)
+    if monitor is not None:
+        if valid_inputs is None:
+            raise ValueError("valid_inputs is required when monitor is set; "
+                             "pass monitor=None to train without validation")
+        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
+                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
+    labels, masks = label_matrices(train_inputs, tasks)
+    return TrainingPlan(
+        tasks=tasks, weights=weights, monitor=monitor, table_decay=table_decay,
+        categorical=np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]),
+        numeric=np.asarray(train_inputs.numeric, dtype=np.float32), labels=labels, masks=masks)
+
+
+class EpochLog:
+    """The per-epoch bookkeeping of ``train`` in both frameworks: history rows, the combine
+    hook, validation, early stopping and the progress bar.
+
+    Args:
+        plan: the :class:`TrainingPlan`.
+        patience: as in ``train``.
+        combine: the loss combination (its ``on_epoch_end``, if any, is called after each epoch).
+        epochs: the maximum number of epochs (the bar's length).
+        progress: show a tqdm bar.
+        desc: the bar's label.
+    """
+
+    def __init__(self, plan: TrainingPlan, patience: int | None, combine: Any, epochs: int,
+                 progress: bool, desc: str):
+        self.plan = plan
+        self.combine = combine
+        self.stopper = EarlyStopping(plan.monitor[1], patience) if plan.monitor else None
+        self.rows: list[dict[str, float]] = []
+        self.bar = tqdm(total=epochs, desc=desc, disable=not progress, leave=False)
+
+    def end_epoch(self, epoch: int, seconds: float, loss_sum: float, steps: int,
+                  task_loss_sums: np.ndarray, label_counts: np.ndarray,
+                  predict_valid: Callable[[str], np.ndarray], valid_inputs: ModelInputs | None) -> bool:
+        """Record epoch ``epoch`` (1-based) and return True if its weights are the best so far.
+
+        Args:
+            seconds: training time of the epoch.
+            loss_sum, steps: sum of the batches' combined losses, and the number of batches.
+            task_loss_sums: per task, Σ over batches of (masked-mean loss × labelled rows).
+            label_counts: per task, the labelled rows seen in the epoch.
+            predict_valid: task → the model's predictions on ``valid_inputs`` (called only when
+                a metric is monitored).
+        """
+        tasks, monitor = self.plan.tasks, self.plan.monitor
+        epoch_losses = (np.asarray(task_loss_sums) / np.maximum(label_counts, 1.0)).tolist()
+        row = {"epoch": epoch, "loss": loss_sum / steps}
+        row.update({f"loss_{t}": value for t, value in zip(tasks, epoch_losses)})
+        if hasattr(self.combine, "on_epoch_end"):
+            self.combine.on_epoch_end(dict(zip(tasks, epoch_losses)))
+        valid_start = time.perf_counter()
+        best = False
+        if monitor is not None:
+            task, metric = monitor
+            score = validation_score(task, metric, valid_inputs, predict_valid(task))
+            row[f"valid_{task}_{metric}"] = score
+            best = self.stopper.update(epoch, score)
+            self.bar.set_postfix({f"{task} {metric}": f"{score:.4f}"})
+        row.update({"seconds": seconds, "samples_per_second": self.plan.n / seconds,
+                    "valid_seconds": time.perf_counter() - valid_start})
+        self.rows.append(row)
+        self.bar.update(1)
+        return best
+
+    @property
+    def should_stop(self) -> bool:
+        return self.stopper is not None and self.stopper.should_stop
+
+    def history(self) -> pd.DataFrame:
+        """Close the bar and return the history (see :func:`history_frame`)."""
+        self.bar.close()
+        best_epoch = self.stopper.best_epoch if self.stopper is not None else len(self.rows)
+        return history_frame(self.rows, self.plan.monitor, best_epoch)

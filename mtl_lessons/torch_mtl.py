@@ -43,27 +43,22 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from .data import ModelInputs, get_task
 from .mtl_core import (
     NUMERIC_KEY,
-    EarlyStopping,
+    EpochLog,
     check_architecture,
     check_inputs,
     check_positive_int,
-    check_training_args,
     combine_losses,
     embedding_dims,
-    history_frame,
     label_matrices,
+    model_tasks,
     output_size,
-    resolve_loss_weights,
-    resolve_embedding_decay,
-    resolve_monitor,
+    plan_training,
     resolve_n_classes,
     resolve_tasks,
-    validation_score,
 )
 
 __all__ = [
@@ -281,16 +276,6 @@ def _check_model(model: object) -> MultiTaskNet:
     return model
 
 
-def _model_tasks(model: MultiTaskNet, tasks: str | Sequence[str] | None) -> tuple[str, ...]:
-    if tasks is None:
-        return model.tasks
-    tasks = resolve_tasks(tasks)
-    missing = [task for task in tasks if task not in model.tasks]
-    if missing:
-        raise ValueError(f"tasks {missing} have no head in this model (its tasks: {list(model.tasks)})")
-    return tasks
-
-
 # --------------------------------------------------------------------------- tensors and losses
 def feature_tensors(inputs: ModelInputs) -> dict[str, torch.Tensor]:
     """The model's input dict: feature name → int64 tensor (n,), ``"numeric"`` → float32 (n, k).
@@ -361,7 +346,7 @@ def predict(model: MultiTaskNet, inputs: ModelInputs, tasks: str | Sequence[str]
         regression: predicted value (n,). float32.
     """
     model = _check_model(model)
-    tasks = _model_tasks(model, tasks)
+    tasks = model_tasks(model.tasks, tasks)
     check_inputs(inputs, "inputs", cardinalities=model.cardinalities, n_numeric=model.n_numeric)
     check_positive_int("batch_size", batch_size)
     feeds = feature_tensors(inputs)
@@ -442,41 +427,26 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             a bad monitor or bad scalar settings.
     """
     model = _check_model(model)
-    tasks = _model_tasks(model, tasks)
-    weights = resolve_loss_weights(loss_weights, tasks)
-    monitor = resolve_monitor(monitor, tasks)
-    check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                        weight_decay=weight_decay, patience=patience, seed=seed)
-    table_decay = resolve_embedding_decay(embedding_weight_decay, weight_decay,
-                                          model.features.feature_names, learning_rate)
-    n = check_inputs(train_inputs, "train_inputs", cardinalities=model.cardinalities,
-                     n_numeric=model.n_numeric, tasks=tasks, n_classes=model.n_classes)
-    if monitor is not None:
-        if valid_inputs is None:
-            raise ValueError("valid_inputs is required when monitor is set; "
-                             "pass monitor=None to train without validation")
-        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
-                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
-
+    plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
+                         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         weight_decay=weight_decay, embedding_weight_decay=embedding_weight_decay,
+                         patience=patience, monitor=monitor, seed=seed)
+    tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names
-    categorical = torch.from_numpy(np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]))
-    numeric = torch.from_numpy(np.asarray(train_inputs.numeric, dtype=np.float32))
-    labels_np, masks_np = label_matrices(train_inputs, tasks)
-    labels, masks = torch.from_numpy(labels_np), torch.from_numpy(masks_np)
+    categorical, numeric = torch.from_numpy(plan.categorical), torch.from_numpy(plan.numeric)
+    labels, masks = torch.from_numpy(plan.labels), torch.from_numpy(plan.masks)
 
     tables = {name: model.features.embeddings[name].weight for name in names}
     dense = [p for p in model.parameters() if all(p is not t for t in tables.values())]
     if isinstance(combine, nn.Module):
         dense += list(combine.parameters())
-    groups = [{"params": [table], "weight_decay": table_decay[name]} for name, table in tables.items()]
+    groups = [{"params": [table], "weight_decay": plan.table_decay[name]} for name, table in tables.items()]
     optimizer = torch.optim.AdamW(groups + [{"params": dense, "weight_decay": weight_decay}],
                                   lr=learning_rate, eps=ADAM_EPSILON)
-    stopper = EarlyStopping(monitor[1], patience) if monitor else None
     best_state: dict[str, torch.Tensor] | None = None
     shuffler = np.random.default_rng(seed)
-    rows: list[dict[str, float]] = []
-    bar = tqdm(total=epochs, desc="train (torch)", disable=not progress, leave=False)
+    log = EpochLog(plan, patience, combine, epochs, progress, "train (torch)")
     try:
         with _seeded(seed):
             for epoch in range(1, epochs + 1):
@@ -495,7 +465,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                     outputs = model(feeds)
                     losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
                                          {t: m_b[:, j] for j, t in enumerate(tasks)})
-                    total = combine(losses, weights=weights)
+                    total = combine(losses, weights=plan.weights)
                     optimizer.zero_grad(set_to_none=True)
                     total.backward()
                     optimizer.step()
@@ -506,34 +476,17 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                         total_sum += float(total)
                         steps += 1
                 seconds = time.perf_counter() - start_time
-                epoch_losses = (loss_sums / label_counts.clamp_min(1.0)).tolist()
-                row = {"epoch": epoch, "loss": total_sum / steps}
-                row.update({f"loss_{t}": value for t, value in zip(tasks, epoch_losses)})
-                if hasattr(combine, "on_epoch_end"):
-                    combine.on_epoch_end(dict(zip(tasks, epoch_losses)))
-                valid_start = time.perf_counter()
-                if monitor is not None:
-                    task, metric = monitor
-                    prediction = predict(model, valid_inputs, tasks=(task,))[task]
-                    score = validation_score(task, metric, valid_inputs, prediction)
-                    row[f"valid_{task}_{metric}"] = score
-                    if stopper.update(epoch, score):
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                row.update({"seconds": seconds, "samples_per_second": n / seconds,
-                            "valid_seconds": time.perf_counter() - valid_start})
-                rows.append(row)
-                bar.update(1)
-                if monitor is not None:
-                    bar.set_postfix({f"{monitor[0]} {monitor[1]}": f"{row[f'valid_{monitor[0]}_{monitor[1]}']:.4f}"})
-                if stopper is not None and stopper.should_stop:
+                if log.end_epoch(epoch, seconds, total_sum, steps, loss_sums.numpy(), label_counts.numpy(),
+                                 lambda task: predict(model, valid_inputs, tasks=(task,))[task], valid_inputs):
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if log.should_stop:
                     break
     finally:
-        bar.close()
+        log.bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    best_epoch = stopper.best_epoch if stopper is not None else len(rows)
-    return history_frame(rows, monitor, best_epoch)
+    return log.history()
 
 
 # --------------------------------------------------------------------------- weights exchange
