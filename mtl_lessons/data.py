@@ -152,12 +152,12 @@ class ShopConfig:
 
     seed: int = 2024
     n_users: int = 4000
-    n_items: int = 1500
+    n_items: int = 1000
     n_categories: int = 10
     n_impressions: int = 300_000
     n_days: int = 30
     task_correlation: float = 0.8
-    purchase_rate: float = 0.015
+    purchase_rate: float = 0.01
     noise: float = 0.5
 
     _RANGES = {

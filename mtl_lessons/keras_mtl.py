@@ -468,7 +468,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names
-    categorical, numeric = tf.constant(plan.categorical), tf.constant(plan.numeric)
+    categorical = tf.constant(plan.categorical)  # (n, features): a batch is a gather of rows
+    numeric = tf.constant(plan.numeric)
     labels, masks = tf.constant(plan.labels), tf.constant(plan.masks)
 
     variables = list(model.trainable_variables)
@@ -483,8 +484,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
     def step(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        cat_b = tf.gather(categorical, idx, axis=1)
-        feeds = {name: cat_b[j] for j, name in enumerate(names)}
+        cat_b = tf.gather(categorical, idx)
+        feeds = {name: cat_b[:, j] for j, name in enumerate(names)}
         feeds[NUMERIC_KEY] = tf.gather(numeric, idx)
         y_b, m_b = tf.gather(labels, idx), tf.gather(masks, idx)
         with tf.GradientTape() as tape:

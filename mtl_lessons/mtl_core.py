@@ -492,7 +492,8 @@ class TrainingPlan:
         weights: task → loss weight.
         monitor: (task, metric) or None.
         table_decay: embedding feature → decoupled weight decay.
-        categorical: int64 (n_features, n), the ids of the model's features in its order.
+        categorical: int64 (n, n_features), the ids of the model's features in its order
+            (row-major, so a mini-batch is one gather of rows).
         numeric: float32 (n, n_numeric).
         labels, masks: float32 (n, len(tasks)) (see :func:`label_matrices`).
     """
@@ -542,7 +543,7 @@ def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInpu
     labels, masks = label_matrices(train_inputs, tasks)
     return TrainingPlan(
         tasks=tasks, weights=weights, monitor=monitor, table_decay=table_decay,
-        categorical=np.stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]),
+        categorical=np.column_stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]),
         numeric=np.asarray(train_inputs.numeric, dtype=np.float32), labels=labels, masks=masks)
 
 

@@ -434,7 +434,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names
-    categorical, numeric = torch.from_numpy(plan.categorical), torch.from_numpy(plan.numeric)
+    categorical = torch.from_numpy(plan.categorical)  # (n, features): a batch is a gather of rows
+    numeric = torch.from_numpy(plan.numeric)
     labels, masks = torch.from_numpy(plan.labels), torch.from_numpy(plan.masks)
 
     tables = {name: model.features.embeddings[name].weight for name in names}
@@ -458,8 +459,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                 order = torch.from_numpy(shuffler.permutation(n))
                 for start in range(0, n, batch_size):
                     idx = order[start:start + batch_size]
-                    cat_b = categorical[:, idx]
-                    feeds = {name: cat_b[j] for j, name in enumerate(names)}
+                    cat_b = categorical[idx]
+                    feeds = {name: cat_b[:, j] for j, name in enumerate(names)}
                     feeds[NUMERIC_KEY] = numeric[idx]
                     y_b, m_b = labels[idx], masks[idx]
                     outputs = model(feeds)
