@@ -12,7 +12,8 @@ Architecture (both frameworks)
   4 otherwise), concatenated in ``cardinalities`` order, then the numeric columns.
 * :func:`mlp_block`: Dense → ReLU (→ Dropout) for each hidden size.
 * Heads by task kind: binary → 1 logit, multi-class → ``n_classes`` logits, regression → 1 value.
-* :class:`SingleTaskModel` and :class:`SharedBottomModel` (hard parameter sharing), both
+* :class:`SingleTaskModel`, :class:`SharedBottomModel` (hard parameter sharing) and
+  :class:`SoftSharingModel` (one tower per task, tied by a penalty), all
   ``keras.Model`` subclasses called with a dict ``{feature: int ids (n,), "numeric": (n, k)}``
   and returning a dict task → raw output (logit (n,), logits (n, C) or value (n,)).
 
@@ -64,6 +65,7 @@ from .mtl_core import (  # noqa: E402
     check_architecture,
     check_inputs,
     check_positive_int,
+    check_soft_sharing,
     combine_losses,
     embedding_dims,
     label_matrices,
@@ -84,6 +86,7 @@ __all__ = [
     "MultiTaskNet",
     "SingleTaskModel",
     "SharedBottomModel",
+    "SoftSharingModel",
     "parameter_count",
     "feature_tensors",
     "label_tensors",
@@ -262,6 +265,10 @@ class MultiTaskNet(keras.Model):
             outputs[task] = out if self.kinds[task] == "multiclass" else ops.squeeze(out, axis=-1)
         return outputs
 
+    def penalty(self) -> tf.Tensor | None:
+        """An extra term ``train`` adds to the objective at every step; None: no term."""
+        return None
+
 
 class SingleTaskModel(MultiTaskNet):
     """One task, one network: inputs → MLP(``hidden``) → the task's head.
@@ -304,6 +311,70 @@ class SharedBottomModel(MultiTaskNet):
                          dropout=dropout, embedding_dims=embedding_dims, seed=seed, name=name)
 
 
+class SoftSharingModel(MultiTaskNet):
+    """Soft parameter sharing: one MLP tower per task, identical shapes, tied by a penalty.
+
+    The twin of :class:`mtl_lessons.torch_mtl.SoftSharingModel` (see there for the formulas):
+    every task has its own tower(``tower``) and head on the shared input features, and
+    :meth:`penalty` returns λ Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖² (``penalty="coupling"``, Duong et al.
+    2015) or λ Σ_t Σ_l ‖θ_t^l‖² (``penalty="norm"``, plain L2), θ_t^l being the kernel and bias
+    of layer l of task t's tower; ``train`` adds it to the objective.
+
+    Args:
+        cardinalities, n_numeric, tasks, n_classes, dropout, embedding_dims, seed, name: as in
+            :class:`MultiTaskNet`.
+        tower: hidden sizes of each task's tower (at least one layer).
+        coupling: λ ≥ 0.
+        penalty: ``"coupling"`` or ``"norm"``.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, tower: Sequence[int] = (128, 64),
+                 coupling: float = 0.0, penalty: str = "coupling", dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None,
+                 name: str | None = None):
+        coupling, penalty_kind = check_soft_sharing(tower, coupling, penalty)
+        super().__init__(cardinalities, n_numeric, tasks, n_classes, bottom=(), tower=tower,
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed, name=name)
+        self.coupling, self.penalty_kind = coupling, penalty_kind
+
+    def tower_parameters(self) -> dict[str, list[tf.Variable]]:
+        """task → [kernel, bias of layer 1, kernel, bias of layer 2, ...] of its tower."""
+        return {task: [v for layer in _denses(self.towers[task]) for v in (layer.kernel, layer.bias)]
+                for task in self.tasks}
+
+    def _distance(self) -> tf.Tensor:
+        params = self.tower_parameters()
+        total = ops.zeros(())
+        for i, task in enumerate(self.tasks):
+            for other in self.tasks[i + 1:]:
+                for mine, theirs in zip(params[task], params[other]):
+                    total = total + ops.sum(ops.square(mine - theirs))
+        return total
+
+    def _norm(self) -> tf.Tensor:
+        total = ops.zeros(())
+        for variables in self.tower_parameters().values():
+            for variable in variables:
+                total = total + ops.sum(ops.square(variable))
+        return total
+
+    def tower_distance(self) -> float:
+        """Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖², the squared distance between the towers, summed over pairs."""
+        return float(self._distance())
+
+    def tower_norm(self) -> float:
+        """Σ_t Σ_l ‖θ_t^l‖², the squared size of all towers."""
+        return float(self._norm())
+
+    def penalty(self) -> tf.Tensor | None:
+        """Ω (a tensor): λ × the towers' distance (``"coupling"``) or squared norm (``"norm"``),
+        see :meth:`tower_distance` and :meth:`tower_norm`; None when λ = 0."""
+        if self.coupling == 0.0:
+            return None
+        return self.coupling * (self._distance() if self.penalty_kind == "coupling" else self._norm())
+
+
 def parameter_count(model: keras.Model) -> int:
     """Number of trainable parameters (scalars) of ``model``."""
     return int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
@@ -311,7 +382,7 @@ def parameter_count(model: keras.Model) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel or SharedBottomModel of keras_mtl, "
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel or SoftSharingModel of keras_mtl, "
                          f"got {type(model).__name__}")
     return model
 
@@ -421,7 +492,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
 
     Args:
-        model: a :class:`SingleTaskModel` or :class:`SharedBottomModel` (trained in place).
+        model: a :class:`SingleTaskModel`, :class:`SharedBottomModel` or
+            :class:`SoftSharingModel` (trained in place); its ``penalty()``, if not None, is
+            added to the objective at every step.
         train_inputs: training rows with labels and masks of ``tasks``.
         valid_inputs: validation rows with labels of the monitored task (None if ``monitor`` is None).
         tasks: tasks whose losses are trained; None: all of the model's tasks.
@@ -446,7 +519,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         combine: called as ``combine(task_losses, weights=weights)`` for every batch, returns
             the scalar objective (default :func:`~mtl_lessons.mtl_core.combine_losses`, the
             weighted sum). Its ``trainable_variables``, if it has any (a built Keras layer, e.g.
-            learned uncertainty weights), are optimised too; an object with an
+            learned uncertainty weights), are optimised too (without weight decay); an object with an
             ``on_epoch_end(task_losses)`` method gets each epoch's per-task training losses
             (a dict of floats) after the epoch.
 
@@ -479,7 +552,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                     for name in names]
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON,
                                       weight_decay=weight_decay or None)
-    optimizer.exclude_from_weight_decay(var_list=[table for table, _ in table_shrink])
+    combine_variables = list(getattr(combine, "trainable_variables", []))  # e.g. log-variances: no decay
+    optimizer.exclude_from_weight_decay(var_list=[table for table, _ in table_shrink] + combine_variables)
     optimizer.build(variables)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
@@ -493,6 +567,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
                                  {t: m_b[:, j] for j, t in enumerate(tasks)})
             total = combine(losses, weights=plan.weights)
+            penalty = model.penalty()
+            if penalty is not None:
+                total = total + penalty
         gradients = tape.gradient(total, variables)
         # Embedding gradients arrive as IndexedSlices; the tables are small, and a dense
         # update is faster on the CPU (and is what torch's default dense gradient does).

@@ -47,6 +47,8 @@ __all__ = [
     "check_training_args",
     "resolve_embedding_decay",
     "combine_losses",
+    "SOFT_SHARING_PENALTIES",
+    "check_soft_sharing",
     "validation_score",
     "EarlyStopping",
     "history_frame",
@@ -417,6 +419,35 @@ def combine_losses(task_losses: Mapping[str, Any], weights: Mapping[str, float])
     for task, loss in task_losses.items():
         total = total + weights[task] * loss
     return total
+
+
+SOFT_SHARING_PENALTIES = ("coupling", "norm")
+"""The two penalties a ``SoftSharingModel`` can add to the objective (λ = ``coupling``):
+
+* ``"coupling"``: λ Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖², the soft-sharing penalty of Duong et al. (2015):
+  it pulls every pair of task towers towards each other, layer by layer;
+* ``"norm"``: λ Σ_t Σ_l ‖θ_t^l‖², the course brief's formula, which is plain L2 regularisation
+  (weight decay): it shrinks each tower towards zero and does not couple the tasks at all.
+
+θ_t^l is the kernel and the bias of layer l of task t's tower; the heads are not penalised.
+"""
+
+
+def check_soft_sharing(tower: Sequence[int], coupling: float, penalty: str) -> tuple[float, str]:
+    """Validate a soft-sharing model's arguments; return ``(coupling, penalty)``.
+
+    Raises:
+        ValueError: ``tower`` is empty (there would be nothing to couple), ``coupling`` is not
+            a finite number ≥ 0, or ``penalty`` is not one of :data:`SOFT_SHARING_PENALTIES`.
+    """
+    if isinstance(tower, Sequence) and not isinstance(tower, (str, bytes)) and len(tower) == 0:
+        raise ValueError("tower must have at least one layer in a soft-sharing model, got ()")
+    if isinstance(coupling, bool) or not isinstance(coupling, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(coupling) or coupling < 0:
+        raise ValueError(f"coupling must be a finite number ≥ 0 (the penalty strength λ), got {coupling!r}")
+    if penalty not in SOFT_SHARING_PENALTIES:
+        raise ValueError(f"penalty must be one of {SOFT_SHARING_PENALTIES}, got {penalty!r}")
+    return float(coupling), penalty
 
 
 # --------------------------------------------------------------------------- validation and history

@@ -13,6 +13,9 @@ Architecture (both frameworks)
 * :class:`SingleTaskModel`: inputs → MLP(``hidden``) → one head.
 * :class:`SharedBottomModel`: hard parameter sharing: inputs → shared MLP(``bottom``) → per task
   an optional MLP tower(``tower``) → its head.
+* :class:`SoftSharingModel`: soft parameter sharing: inputs → per task its own MLP tower
+  (identical shapes) → its head, the towers tied only by a penalty (``model.penalty()``) that
+  ``train`` adds to the objective.
 
 A model is called with a dict ``{feature name: int64 ids (n,), "numeric": float32 (n, k)}``
 (:func:`feature_tensors` builds it from ``ModelInputs``) and returns a dict task → raw output:
@@ -51,6 +54,7 @@ from .mtl_core import (
     check_architecture,
     check_inputs,
     check_positive_int,
+    check_soft_sharing,
     combine_losses,
     embedding_dims,
     label_matrices,
@@ -67,6 +71,8 @@ __all__ = [
     "MultiTaskNet",
     "SingleTaskModel",
     "SharedBottomModel",
+    "SoftSharingModel",
+    "last_shared_layer",
     "parameter_count",
     "feature_tensors",
     "label_tensors",
@@ -223,6 +229,10 @@ class MultiTaskNet(nn.Module):
             outputs[task] = out if self.kinds[task] == "multiclass" else out.squeeze(-1)
         return outputs
 
+    def penalty(self) -> torch.Tensor | None:
+        """An extra term ``train`` adds to the objective at every step; None: no term."""
+        return None
+
 
 class SingleTaskModel(MultiTaskNet):
     """One task, one network: inputs → MLP(``hidden``) → the task's head.
@@ -264,6 +274,85 @@ class SharedBottomModel(MultiTaskNet):
                          dropout=dropout, embedding_dims=embedding_dims, seed=seed)
 
 
+class SoftSharingModel(MultiTaskNet):
+    """Soft parameter sharing: one MLP tower per task, identical shapes, tied by a penalty.
+
+    Every task has its own tower(``tower``) and head on the shared input features (the
+    embedding tables are shared, as in the "L2-constrained" baseline of the MMoE paper); there
+    is no shared hidden layer. :meth:`penalty` returns, with λ = ``coupling``,
+
+    * ``penalty="coupling"`` (Duong et al. 2015): Ω = λ Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖²;
+    * ``penalty="norm"`` (the course brief's λ Σ ‖W‖²): Ω = λ Σ_t Σ_l ‖θ_t^l‖², plain L2;
+
+    where θ_t^l is the kernel and bias of layer l of task t's tower (heads are not penalised),
+    and ``train`` minimises Σ_t w_t L_t + Ω. λ = 0 gives independent towers; a large λ with
+    ``"coupling"`` forces the towers to be equal, i.e. one shared tower (hard sharing).
+
+    Args:
+        cardinalities, n_numeric, tasks, n_classes, dropout, embedding_dims, seed: as in
+            :class:`MultiTaskNet`.
+        tower: hidden sizes of each task's tower (at least one layer).
+        coupling: λ ≥ 0.
+        penalty: ``"coupling"`` or ``"norm"``.
+    """
+
+    def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
+                 n_classes: Mapping[str, int] | None = None, *, tower: Sequence[int] = (128, 64),
+                 coupling: float = 0.0, penalty: str = "coupling", dropout: float = 0.0,
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None):
+        coupling, penalty_kind = check_soft_sharing(tower, coupling, penalty)
+        super().__init__(cardinalities, n_numeric, tasks, n_classes, bottom=(), tower=tower,
+                         dropout=dropout, embedding_dims=embedding_dims, seed=seed)
+        self.coupling, self.penalty_kind = coupling, penalty_kind
+
+    def tower_parameters(self) -> dict[str, list[torch.Tensor]]:
+        """task → [kernel, bias of layer 1, kernel, bias of layer 2, ...] of its tower."""
+        return {task: [t for layer in _linears(self.towers[task]) for t in (layer.weight, layer.bias)]
+                for task in self.tasks}
+
+    def _distance(self) -> torch.Tensor:
+        params = self.tower_parameters()
+        total = torch.zeros(())
+        for i, task in enumerate(self.tasks):
+            for other in self.tasks[i + 1:]:
+                for mine, theirs in zip(params[task], params[other]):
+                    total = total + ((mine - theirs) ** 2).sum()
+        return total
+
+    def _norm(self) -> torch.Tensor:
+        return sum(((p ** 2).sum() for ps in self.tower_parameters().values() for p in ps), torch.zeros(()))
+
+    def tower_distance(self) -> float:
+        """Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖², the squared distance between the towers, summed over pairs."""
+        with torch.no_grad():
+            return float(self._distance())
+
+    def tower_norm(self) -> float:
+        """Σ_t Σ_l ‖θ_t^l‖², the squared size of all towers."""
+        with torch.no_grad():
+            return float(self._norm())
+
+    def penalty(self) -> torch.Tensor | None:
+        """Ω (a tensor with gradient): λ × the towers' distance (``"coupling"``) or squared norm
+        (``"norm"``), see :meth:`tower_distance` and :meth:`tower_norm`; None when λ = 0."""
+        if self.coupling == 0.0:
+            return None
+        return self.coupling * (self._distance() if self.penalty_kind == "coupling" else self._norm())
+
+
+def last_shared_layer(model: MultiTaskNet) -> nn.Linear:
+    """The last Linear layer of ``model.bottom``, the layer GradNorm measures gradients on.
+
+    Raises:
+        ValueError: the model has no shared hidden layer (``bottom=()``, or a soft-sharing model).
+    """
+    layers = _linears(_check_model(model).bottom)
+    if not layers:
+        raise ValueError(f"model has no shared layer (bottom={model.architecture['bottom']}); "
+                         f"use a SharedBottomModel with a non-empty bottom")
+    return layers[-1]
+
+
 def parameter_count(model: nn.Module) -> int:
     """Number of trainable parameters (scalars) of ``model``."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
@@ -271,7 +360,7 @@ def parameter_count(model: nn.Module) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel or SharedBottomModel of torch_mtl, "
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel or SoftSharingModel of torch_mtl, "
                          f"got {type(model).__name__}")
     return model
 
@@ -389,7 +478,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
 
     Args:
-        model: a :class:`SingleTaskModel` or :class:`SharedBottomModel` (trained in place).
+        model: a :class:`SingleTaskModel`, :class:`SharedBottomModel` or
+            :class:`SoftSharingModel` (trained in place); its ``penalty()``, if not None, is
+            added to the objective at every step.
         train_inputs: training rows with labels and masks of ``tasks``.
         valid_inputs: validation rows with labels of the monitored task (None if ``monitor`` is None).
         tasks: tasks whose losses are trained; None: all of the model's tasks.
@@ -413,7 +504,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         combine: called as ``combine(task_losses, weights=weights)`` for every batch, returns
             the scalar objective (default :func:`~mtl_lessons.mtl_core.combine_losses`, the
             weighted sum). An ``nn.Module`` with parameters (e.g. learned uncertainty weights)
-            is optimised too; an object with an ``on_epoch_end(task_losses)`` method gets each
+            is optimised too (without weight decay); an object with an ``on_epoch_end(task_losses)`` method gets each
             epoch's per-task training losses (a dict of floats) after the epoch.
 
     Returns:
@@ -440,9 +531,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
 
     tables = {name: model.features.embeddings[name].weight for name in names}
     dense = [p for p in model.parameters() if all(p is not t for t in tables.values())]
-    if isinstance(combine, nn.Module):
-        dense += list(combine.parameters())
     groups = [{"params": [table], "weight_decay": plan.table_decay[name]} for name, table in tables.items()]
+    if isinstance(combine, nn.Module) and list(combine.parameters()):  # e.g. learned log-variances: no decay
+        groups.append({"params": list(combine.parameters()), "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups + [{"params": dense, "weight_decay": weight_decay}],
                                   lr=learning_rate, eps=ADAM_EPSILON)
     best_state: dict[str, torch.Tensor] | None = None
@@ -467,6 +558,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                     losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
                                          {t: m_b[:, j] for j, t in enumerate(tasks)})
                     total = combine(losses, weights=plan.weights)
+                    penalty = model.penalty()
+                    if penalty is not None:
+                        total = total + penalty
                     optimizer.zero_grad(set_to_none=True)
                     total.backward()
                     optimizer.step()

@@ -1,0 +1,180 @@
+r"""Adaptive loss weighting for :func:`mtl_lessons.torch_mtl.train` (PyTorch).
+
+Each strategy is a ``combine`` for ``train(..., combine=strategy)``: called with the per-task
+losses of a batch, it returns the objective; ``train`` calls its ``on_epoch_end`` with the
+epoch's average per-task training losses. Every strategy keeps ``history``, a list of
+task → weight dicts (the weights in force at the start, then after each epoch), for plotting.
+
+* :class:`UncertaintyWeighting` (Kendall, Gal & Cipolla 2018): learned log-variances
+  :math:`s_t`, objective :math:`\sum_t c_t e^{-s_t} L_t + \tfrac12 s_t` (:data:`~mtl_lessons.weighting.UNCERTAINTY_SCALE`).
+* :class:`GradNorm` (Chen, Badrinarayanan, Lee & Rabinovich 2018): weights moved after every
+  step so that the gradient norms on the last shared layer follow each task's training rate.
+* :class:`DynamicWeightAverage` (Liu, Johns & Davison 2019): weights from the ratio of the last
+  two epochs' losses.
+
+The formulas themselves are in :mod:`mtl_lessons.weighting` (NumPy), shared with the tests.
+Imports torch, never TensorFlow.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .mtl_core import resolve_tasks
+from .weighting import check_unit_weights, dwa_weights, gradnorm_step, uncertainty_scales
+
+__all__ = ["UncertaintyWeighting", "GradNorm", "DynamicWeightAverage"]
+
+
+def _stack(task_losses: Mapping[str, torch.Tensor], tasks: Sequence[str]) -> torch.Tensor:
+    missing = [task for task in tasks if task not in task_losses]
+    if missing:
+        raise ValueError(f"task_losses misses tasks {missing}; the strategy was built for {list(tasks)}")
+    return torch.stack([task_losses[task] for task in tasks])
+
+
+class UncertaintyWeighting(nn.Module):
+    r"""Uncertainty weighting (Kendall et al. 2018, eq. 7 and 10): one learned :math:`s_t = \log\sigma_t^2` per task.
+
+    Objective: :math:`\sum_t c_t\, e^{-s_t} L_t + \tfrac12 s_t` with :math:`c_t = \tfrac12` for a
+    regression task and 1 for a classification task. The effective weight of task t is
+    :math:`c_t e^{-s_t}`; a noisy (or large-scale) loss earns a large :math:`s_t` and a small
+    weight, and :math:`\tfrac12 s_t` stops :math:`s_t` from growing without bound. The
+    :math:`s_t` are ``nn.Parameter``\ s, so ``train`` optimises them with the model (without
+    weight decay).
+
+    Args:
+        tasks: the trained tasks, in any order.
+        initial_log_variance: :math:`s_t` at the start (0: σ = 1).
+    """
+
+    def __init__(self, tasks: Sequence[str], initial_log_variance: float = 0.0):
+        super().__init__()
+        self.tasks = resolve_tasks(tasks)
+        self.register_buffer("scales", torch.tensor(uncertainty_scales(self.tasks), dtype=torch.float32))
+        self.log_variances = nn.Parameter(torch.full((len(self.tasks),), float(initial_log_variance)))
+        self.history: list[dict[str, float]] = [self.weights()]
+
+    def forward(self, task_losses: Mapping[str, torch.Tensor],
+                weights: Mapping[str, float] | None = None) -> torch.Tensor:
+        if weights is not None:
+            check_unit_weights(weights, "UncertaintyWeighting")
+        losses = _stack(task_losses, self.tasks)
+        s = self.log_variances
+        return (self.scales * torch.exp(-s) * losses + 0.5 * s).sum()
+
+    def weights(self) -> dict[str, float]:
+        """task → effective weight :math:`c_t e^{-s_t}` now."""
+        values = (self.scales * torch.exp(-self.log_variances.detach())).tolist()
+        return dict(zip(self.tasks, values))
+
+    def on_epoch_end(self, task_losses: Mapping[str, float]) -> None:
+        self.history.append(self.weights())
+
+
+class GradNorm:
+    r"""GradNorm (Chen et al. 2018): task weights that balance gradient norms on the last shared layer.
+
+    At every step, before the model's update: :math:`g_i = \lVert\nabla_W L_i\rVert_2` on the
+    weights W of the last shared layer (``torch_mtl.last_shared_layer(model)``), then one
+    step of :func:`mtl_lessons.weighting.gradnorm_step` (eq. 2, the target held constant, a
+    gradient step of size ``learning_rate``, renormalised to Σ w = T). The returned objective
+    is :math:`\sum_i w_i L_i` with the weights *before* the update, detached: the model never
+    receives gradients of :math:`L_{grad}`, and the weights never receive gradients of the
+    objective. :math:`L_i(0)` are the losses of the first step.
+
+    Args:
+        tasks: the trained tasks.
+        shared_layer: the last shared ``nn.Linear`` (or its weight tensor).
+        alpha: asymmetry α ≥ 0 (the paper uses 0.12–3; 1.5 is a common choice).
+        learning_rate: the weights' gradient-descent step η.
+    """
+
+    def __init__(self, tasks: Sequence[str], shared_layer: nn.Linear | torch.Tensor, *,
+                 alpha: float = 1.5, learning_rate: float = 0.025):
+        self.tasks = resolve_tasks(tasks)
+        weight = shared_layer.weight if isinstance(shared_layer, nn.Linear) else shared_layer
+        if not isinstance(weight, torch.Tensor) or not weight.requires_grad:
+            raise ValueError("shared_layer must be an nn.Linear (or a weight tensor that requires grad), "
+                             f"got {type(shared_layer).__name__}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
+            raise ValueError(f"alpha must be a number ≥ 0, got {alpha!r}")
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+            raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+        self.shared_weight = weight
+        self.alpha, self.learning_rate = float(alpha), float(learning_rate)
+        self.task_weights = np.ones(len(self.tasks))
+        self.initial_losses: np.ndarray | None = None
+        self.history: list[dict[str, float]] = [self.weights()]
+
+    def gradient_norms(self, losses: torch.Tensor) -> np.ndarray:
+        """:math:`g_i = \\lVert\\nabla_W L_i\\rVert_2` for each task's (unweighted) loss, shape (T,)."""
+        norms = []
+        for loss in losses:
+            (grad,) = torch.autograd.grad(loss, self.shared_weight, retain_graph=True, allow_unused=True)
+            norms.append(0.0 if grad is None else float(grad.norm()))
+        return np.array(norms)
+
+    def __call__(self, task_losses: Mapping[str, torch.Tensor],
+                 weights: Mapping[str, float] | None = None) -> torch.Tensor:
+        if weights is not None:
+            check_unit_weights(weights, "GradNorm")
+        losses = _stack(task_losses, self.tasks)
+        values = losses.detach().numpy().astype(np.float64)
+        if self.initial_losses is None:
+            if np.any(values <= 0):
+                raise ValueError(f"GradNorm needs every task's first loss > 0 (a batch without labels?), "
+                                 f"got {dict(zip(self.tasks, values.tolist()))}")
+            self.initial_losses = values
+        current = torch.tensor(self.task_weights, dtype=losses.dtype)
+        self.task_weights = gradnorm_step(self.task_weights, self.gradient_norms(losses), values,
+                                          self.initial_losses, self.alpha, self.learning_rate)
+        return (current * losses).sum()
+
+    def weights(self) -> dict[str, float]:
+        """task → current weight."""
+        return dict(zip(self.tasks, self.task_weights.tolist()))
+
+    def on_epoch_end(self, task_losses: Mapping[str, float]) -> None:
+        self.history.append(self.weights())
+
+
+class DynamicWeightAverage:
+    r"""Dynamic Weight Average (Liu et al. 2019, eq. 1): :math:`\lambda_k(t) = K\,\mathrm{softmax}_k(r_k(t-1)/T)`.
+
+    :math:`r_k(t-1) = L_k(t-1)/L_k(t-2)` uses the epoch-average training losses ``train``
+    reports to :meth:`on_epoch_end`; the first two epochs use λ = 1 (:func:`~mtl_lessons.weighting.dwa_weights`).
+    The objective of a batch is :math:`\sum_k \lambda_k L_k`. (PyTorch only: Keras' compiled step
+    would freeze the weights of the first epoch as constants.)
+
+    Args:
+        tasks: the trained tasks.
+        temperature: T > 0 (the paper uses 2).
+    """
+
+    def __init__(self, tasks: Sequence[str], temperature: float = 2.0):
+        self.tasks = resolve_tasks(tasks)
+        dwa_weights([{task: 1.0 for task in self.tasks}], temperature)  # validates the temperature
+        self.temperature = float(temperature)
+        self.loss_history: list[dict[str, float]] = []
+        self.task_weights = {task: 1.0 for task in self.tasks}
+        self.history: list[dict[str, float]] = [self.weights()]
+
+    def __call__(self, task_losses: Mapping[str, torch.Tensor],
+                 weights: Mapping[str, float] | None = None) -> torch.Tensor:
+        if weights is not None:
+            check_unit_weights(weights, "DynamicWeightAverage")
+        losses = _stack(task_losses, self.tasks)
+        return (torch.tensor([self.task_weights[t] for t in self.tasks], dtype=losses.dtype) * losses).sum()
+
+    def weights(self) -> dict[str, float]:
+        """task → the weight in force now."""
+        return dict(self.task_weights)
+
+    def on_epoch_end(self, task_losses: Mapping[str, float]) -> None:
+        self.loss_history.append({task: float(task_losses[task]) for task in self.tasks})
+        self.task_weights = dwa_weights(self.loss_history, self.temperature)
+        self.history.append(self.weights())

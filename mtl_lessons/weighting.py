@@ -1,0 +1,174 @@
+r"""Loss-weighting strategies, the framework-free half: the formulas as plain NumPy.
+
+A multi-task objective is :math:`L = \sum_t w_t L_t`. Lesson 05 compares ways to choose the
+weights :math:`w_t`; the trainable versions live in :mod:`mtl_lessons.torch_weighting` and
+:mod:`mtl_lessons.keras_weighting` and are passed to ``train(..., combine=...)``. This module
+holds what needs no framework, so both frameworks (and the tests) use one definition:
+
+* :data:`UNCERTAINTY_SCALE`: the factor in front of each task's loss in uncertainty weighting
+  (Kendall, Gal & Cipolla 2018): ½ for regression (their eq. 5), 1 for classification (eq. 10);
+* :func:`uncertainty_objective`: that objective for given losses and log-variances;
+* :func:`gradnorm_step`: one GradNorm update of the task weights (Chen et al. 2018, eq. 2 and
+  the renormalisation of their Algorithm 1);
+* :func:`dwa_weights`: Dynamic Weight Average (Liu, Johns & Davison 2019, eq. 1).
+
+Importing this module imports neither PyTorch nor TensorFlow.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .data import get_task
+
+__all__ = [
+    "UNCERTAINTY_SCALE",
+    "uncertainty_scales",
+    "uncertainty_objective",
+    "gradnorm_step",
+    "dwa_weights",
+    "check_unit_weights",
+]
+
+UNCERTAINTY_SCALE: dict[str, float] = {"regression": 0.5, "binary": 1.0, "multiclass": 1.0}
+r"""Task kind → :math:`c` in the uncertainty-weighted loss :math:`c\,e^{-s}L + \tfrac12 s`.
+
+With :math:`s = \log\sigma^2`, Kendall et al. (2018) write a regression task's term as
+:math:`\frac{1}{2\sigma^2}L + \log\sigma` (eq. 5, Gaussian likelihood) and a classification task's
+as :math:`\frac{1}{\sigma^2}L + \log\sigma` (eq. 10, a softmax with temperature σ², binary tasks
+included), i.e. :math:`c = \tfrac12` and :math:`c = 1`; the regulariser is always
+:math:`\log\sigma = \tfrac12 s`."""
+
+
+def _finite(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def uncertainty_scales(tasks: Sequence[str]) -> np.ndarray:
+    """:data:`UNCERTAINTY_SCALE` of each task's kind, in ``tasks`` order, shape (T,)."""
+    return np.array([UNCERTAINTY_SCALE[get_task(task).kind] for task in tasks], dtype=np.float64)
+
+
+def uncertainty_objective(losses: Mapping[str, float], log_variances: Mapping[str, float]) -> float:
+    r"""Kendall et al. (2018): :math:`\sum_t c_t\,e^{-s_t} L_t + \tfrac12 s_t`, :math:`s_t = \log\sigma_t^2`.
+
+    Args:
+        losses: task → its loss :math:`L_t` (MSE for regression, cross-entropy otherwise).
+        log_variances: task → :math:`s_t` (same tasks).
+
+    Returns:
+        The objective, a float. Its minimum over :math:`s_t` is at :math:`e^{s_t} = 2c_t L_t`
+        (σ² = L for regression, σ² = 2L for classification).
+    """
+    if set(losses) != set(log_variances):
+        raise ValueError(f"losses and log_variances must name the same tasks, got {sorted(losses)} "
+                         f"and {sorted(log_variances)}")
+    tasks = list(losses)
+    scales = uncertainty_scales(tasks)
+    total = 0.0
+    for c, task in zip(scales, tasks):
+        s = _finite(f"log_variances[{task!r}]", log_variances[task])
+        total += c * math.exp(-s) * _finite(f"losses[{task!r}]", losses[task]) + 0.5 * s
+    return total
+
+
+def gradnorm_step(weights: np.ndarray, grad_norms: np.ndarray, losses: np.ndarray,
+                  initial_losses: np.ndarray, alpha: float, learning_rate: float) -> np.ndarray:
+    r"""One GradNorm update of the task weights (Chen et al. 2018, eq. 2 and Algorithm 1).
+
+    With :math:`g_i = \lVert\nabla_W L_i\rVert_2` the gradient norm of task i's *unweighted* loss
+    on the last shared layer's weights W:
+
+    * :math:`G_i = w_i g_i` (eq. 1: the norm of :math:`\nabla_W w_i L_i`), :math:`\bar G = \frac1T\sum_i G_i`;
+    * :math:`\tilde L_i = L_i / L_i(0)` and :math:`r_i = \tilde L_i / \frac1T\sum_j \tilde L_j`;
+    * :math:`L_{grad} = \sum_i \lvert G_i - \bar G\, r_i^{\alpha}\rvert` (eq. 2), the target
+      :math:`\bar G r_i^\alpha` held constant, so :math:`\partial L_{grad}/\partial w_i =
+      \operatorname{sign}(G_i - \bar G r_i^\alpha)\, g_i`;
+    * a gradient-descent step :math:`w_i \leftarrow w_i - \eta\,\partial L_{grad}/\partial w_i`, then
+      the renormalisation :math:`w \leftarrow T\,w / \sum_j w_j` (so Σ w = T).
+
+    Args:
+        weights: current weights w (T,), positive, summing to T.
+        grad_norms: g (T,), ≥ 0.
+        losses: current losses L(t) (T,), ≥ 0.
+        initial_losses: L(0) (T,), > 0 (the losses of the first step).
+        alpha: the asymmetry α ≥ 0 (0: equal gradient norms; larger: slow tasks get more).
+        learning_rate: η > 0.
+
+    Returns:
+        The new weights (T,).
+
+    Raises:
+        ValueError: shapes differ, or a weight would become ≤ 0 (η too large).
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in (weights, grad_norms, losses, initial_losses)]
+    w, g, loss, loss0 = arrays
+    for name, a in zip(("weights", "grad_norms", "losses", "initial_losses"), arrays):
+        if a.ndim != 1 or a.shape != w.shape or not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be a finite 1-D array of shape {w.shape}, got {a.shape}")
+    if np.any(loss0 <= 0):
+        raise ValueError(f"initial_losses must be > 0, got {loss0.tolist()}")
+    alpha, learning_rate = _finite("alpha", alpha), _finite("learning_rate", learning_rate)
+    n_tasks = len(w)
+    G = w * g
+    relative = loss / loss0
+    r = relative / relative.mean()
+    target = G.mean() * r ** alpha
+    new = w - learning_rate * np.sign(G - target) * g
+    if np.any(new <= 0):
+        raise ValueError(f"a GradNorm weight became ≤ 0 ({new.tolist()}); lower learning_rate "
+                         f"(got {learning_rate})")
+    return n_tasks * new / new.sum()
+
+
+def dwa_weights(loss_history: Sequence[Mapping[str, float]], temperature: float = 2.0) -> dict[str, float]:
+    r"""Dynamic Weight Average (Liu, Johns & Davison 2019, eq. 1): the weights for the next epoch.
+
+    :math:`\lambda_k(t) = K \exp(r_k(t-1)/T) / \sum_i \exp(r_i(t-1)/T)` with
+    :math:`r_k(t-1) = L_k(t-1) / L_k(t-2)`, the ratio of task k's average training loss in the
+    last two epochs; K tasks, temperature T (large T: weights near 1). With fewer than two epochs
+    of history every weight is 1 (the paper's :math:`\lambda_k(1) = \lambda_k(2) = 1`).
+
+    Args:
+        loss_history: one dict task → average training loss per finished epoch, oldest first.
+        temperature: T > 0.
+
+    Returns:
+        task → λ_k, summing to K.
+    """
+    temperature = _finite("temperature", temperature)
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not loss_history:
+        raise ValueError("loss_history must hold at least one epoch (a dict task → loss)")
+    tasks = list(loss_history[-1])
+    if len(loss_history) < 2:
+        return {task: 1.0 for task in tasks}
+    last, before = loss_history[-1], loss_history[-2]
+    if set(last) != set(before):
+        raise ValueError(f"loss_history epochs name different tasks: {sorted(before)} and {sorted(last)}")
+    for task in tasks:
+        if _finite(f"loss_history[-2][{task!r}]", before[task]) <= 0:
+            raise ValueError(f"loss_history[-2][{task!r}] must be > 0, got {before[task]}")
+        _finite(f"loss_history[-1][{task!r}]", last[task])
+    ratios = np.array([last[task] / before[task] for task in tasks])
+    exps = np.exp(ratios / temperature)
+    weights = len(tasks) * exps / exps.sum()
+    return dict(zip(tasks, weights.tolist()))
+
+
+def check_unit_weights(weights: Mapping[str, float], strategy: str) -> None:
+    """An adaptive strategy learns the weights itself: ``train``'s ``loss_weights`` must stay 1.
+
+    Raises:
+        ValueError: naming ``loss_weights`` and the strategy, if any weight is not 1.
+    """
+    others = {task: w for task, w in weights.items() if w != 1.0}
+    if others:
+        raise ValueError(f"loss_weights must be left at 1.0 when combine is {strategy} "
+                         f"(it sets the weights itself), got {others}")
