@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .mtl_core import resolve_tasks
-from .weighting import check_unit_weights, dwa_weights, gradnorm_step, uncertainty_scales
+from .weighting import check_unit_weights, dwa_weights, gradnorm_gradient, renormalise, uncertainty_scales
 
 __all__ = ["UncertaintyWeighting", "GradNorm", "DynamicWeightAverage"]
 
@@ -78,19 +78,25 @@ class UncertaintyWeighting(nn.Module):
 class GradNorm:
     r"""GradNorm (Chen et al. 2018): task weights that balance gradient norms on the last shared layer.
 
-    At every step, before the model's update: :math:`g_i = \lVert\nabla_W L_i\rVert_2` on the
-    weights W of the last shared layer (``torch_mtl.last_shared_layer(model)``), then one
-    step of :func:`mtl_lessons.weighting.gradnorm_step` (eq. 2, the target held constant, a
-    gradient step of size ``learning_rate``, renormalised to Σ w = T). The returned objective
-    is :math:`\sum_i w_i L_i` with the weights *before* the update, detached: the model never
-    receives gradients of :math:`L_{grad}`, and the weights never receive gradients of the
-    objective. :math:`L_i(0)` are the losses of the first step.
+    At every step, before the model's update (Algorithm 1 of the paper):
+
+    1. :math:`g_i = \lVert\nabla_W L_i\rVert_2` on the weights W of the last shared layer
+       (``torch_mtl.last_shared_layer(model)``), one ``autograd.grad`` per task;
+    2. :math:`\partial L_{grad}/\partial w_i` from :func:`mtl_lessons.weighting.gradnorm_gradient`
+       (eq. 2, the target held constant);
+    3. one Adam step of size ``learning_rate`` on the weights (the paper leaves the optimiser open;
+       Adam's step does not depend on the gradient's scale, so one ``learning_rate`` suits any
+       loss scale), then :func:`~mtl_lessons.weighting.renormalise` to Σ w = T.
+
+    The returned objective is :math:`\sum_i w_i L_i` with the weights *before* the update, as
+    constants: the model never receives gradients of :math:`L_{grad}`, and the weights never
+    receive gradients of the objective. :math:`L_i(0)` are the losses of the first step.
 
     Args:
         tasks: the trained tasks.
         shared_layer: the last shared ``nn.Linear`` (or its weight tensor).
         alpha: asymmetry α ≥ 0 (the paper uses 0.12–3; 1.5 is a common choice).
-        learning_rate: the weights' gradient-descent step η.
+        learning_rate: the weights' Adam step size.
     """
 
     def __init__(self, tasks: Sequence[str], shared_layer: nn.Linear | torch.Tensor, *,
@@ -106,12 +112,13 @@ class GradNorm:
             raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
         self.shared_weight = weight
         self.alpha, self.learning_rate = float(alpha), float(learning_rate)
-        self.task_weights = np.ones(len(self.tasks))
+        self.task_weights = torch.ones(len(self.tasks), dtype=torch.float64)
+        self._optimizer = torch.optim.Adam([self.task_weights], lr=self.learning_rate)
         self.initial_losses: np.ndarray | None = None
         self.history: list[dict[str, float]] = [self.weights()]
 
     def gradient_norms(self, losses: torch.Tensor) -> np.ndarray:
-        """:math:`g_i = \\lVert\\nabla_W L_i\\rVert_2` for each task's (unweighted) loss, shape (T,)."""
+        r""":math:`g_i = \lVert\nabla_W L_i\rVert_2` for each task's (unweighted) loss, shape (T,)."""
         norms = []
         for loss in losses:
             (grad,) = torch.autograd.grad(loss, self.shared_weight, retain_graph=True, allow_unused=True)
@@ -129,9 +136,13 @@ class GradNorm:
                 raise ValueError(f"GradNorm needs every task's first loss > 0 (a batch without labels?), "
                                  f"got {dict(zip(self.tasks, values.tolist()))}")
             self.initial_losses = values
-        current = torch.tensor(self.task_weights, dtype=losses.dtype)
-        self.task_weights = gradnorm_step(self.task_weights, self.gradient_norms(losses), values,
-                                          self.initial_losses, self.alpha, self.learning_rate)
+        current = self.task_weights.detach().to(losses.dtype).clone()
+        grad = gradnorm_gradient(self.task_weights.numpy(), self.gradient_norms(losses), values,
+                                 self.initial_losses, self.alpha)
+        self.task_weights.grad = torch.from_numpy(grad)
+        self._optimizer.step()
+        with torch.no_grad():
+            self.task_weights.copy_(torch.from_numpy(renormalise(self.task_weights.numpy())))
         return (current * losses).sum()
 
     def weights(self) -> dict[str, float]:

@@ -8,8 +8,8 @@ holds what needs no framework, so both frameworks (and the tests) use one defini
 * :data:`UNCERTAINTY_SCALE`: the factor in front of each task's loss in uncertainty weighting
   (Kendall, Gal & Cipolla 2018): ½ for regression (their eq. 5), 1 for classification (eq. 10);
 * :func:`uncertainty_objective`: that objective for given losses and log-variances;
-* :func:`gradnorm_step`: one GradNorm update of the task weights (Chen et al. 2018, eq. 2 and
-  the renormalisation of their Algorithm 1);
+* :func:`gradnorm_gradient` and :func:`renormalise`: GradNorm's gradient for the task weights
+  (Chen et al. 2018, eq. 2) and the renormalisation of their Algorithm 1;
 * :func:`dwa_weights`: Dynamic Weight Average (Liu, Johns & Davison 2019, eq. 1).
 
 Importing this module imports neither PyTorch nor TensorFlow.
@@ -27,7 +27,8 @@ __all__ = [
     "UNCERTAINTY_SCALE",
     "uncertainty_scales",
     "uncertainty_objective",
-    "gradnorm_step",
+    "gradnorm_gradient",
+    "renormalise",
     "dwa_weights",
     "check_unit_weights",
 ]
@@ -77,34 +78,32 @@ def uncertainty_objective(losses: Mapping[str, float], log_variances: Mapping[st
     return total
 
 
-def gradnorm_step(weights: np.ndarray, grad_norms: np.ndarray, losses: np.ndarray,
-                  initial_losses: np.ndarray, alpha: float, learning_rate: float) -> np.ndarray:
-    r"""One GradNorm update of the task weights (Chen et al. 2018, eq. 2 and Algorithm 1).
+def gradnorm_gradient(weights: np.ndarray, grad_norms: np.ndarray, losses: np.ndarray,
+                      initial_losses: np.ndarray, alpha: float) -> np.ndarray:
+    r"""The gradient of GradNorm's loss with respect to the task weights (Chen et al. 2018, eq. 2).
 
     With :math:`g_i = \lVert\nabla_W L_i\rVert_2` the gradient norm of task i's *unweighted* loss
     on the last shared layer's weights W:
 
-    * :math:`G_i = w_i g_i` (eq. 1: the norm of :math:`\nabla_W w_i L_i`), :math:`\bar G = \frac1T\sum_i G_i`;
-    * :math:`\tilde L_i = L_i / L_i(0)` and :math:`r_i = \tilde L_i / \frac1T\sum_j \tilde L_j`;
-    * :math:`L_{grad} = \sum_i \lvert G_i - \bar G\, r_i^{\alpha}\rvert` (eq. 2), the target
-      :math:`\bar G r_i^\alpha` held constant, so :math:`\partial L_{grad}/\partial w_i =
-      \operatorname{sign}(G_i - \bar G r_i^\alpha)\, g_i`;
-    * a gradient-descent step :math:`w_i \leftarrow w_i - \eta\,\partial L_{grad}/\partial w_i`, then
-      the renormalisation :math:`w \leftarrow T\,w / \sum_j w_j` (so Σ w = T).
+    * :math:`G_i = w_i g_i` (the norm of :math:`\nabla_W w_i L_i`), :math:`\bar G = \frac1T\sum_i G_i`;
+    * :math:`\tilde L_i = L_i / L_i(0)` (inverse training rate) and
+      :math:`r_i = \tilde L_i / \frac1T\sum_j \tilde L_j`;
+    * :math:`L_{grad} = \sum_i \lvert G_i - \bar G\, r_i^{\alpha}\rvert_1` (eq. 2), where the target
+      :math:`\bar G r_i^\alpha` is held constant, so
+      :math:`\partial L_{grad}/\partial w_i = \operatorname{sign}(G_i - \bar G r_i^\alpha)\, g_i`.
+
+    A task whose gradients are too large for its training rate gets a positive gradient (its
+    weight goes down); a task that trains slowly (large :math:`r_i`) gets a negative one.
 
     Args:
-        weights: current weights w (T,), positive, summing to T.
+        weights: current weights w (T,), positive.
         grad_norms: g (T,), ≥ 0.
         losses: current losses L(t) (T,), ≥ 0.
         initial_losses: L(0) (T,), > 0 (the losses of the first step).
         alpha: the asymmetry α ≥ 0 (0: equal gradient norms; larger: slow tasks get more).
-        learning_rate: η > 0.
 
     Returns:
-        The new weights (T,).
-
-    Raises:
-        ValueError: shapes differ, or a weight would become ≤ 0 (η too large).
+        ∂L_grad/∂w, shape (T,).
     """
     arrays = [np.asarray(a, dtype=np.float64) for a in (weights, grad_norms, losses, initial_losses)]
     w, g, loss, loss0 = arrays
@@ -113,17 +112,26 @@ def gradnorm_step(weights: np.ndarray, grad_norms: np.ndarray, losses: np.ndarra
             raise ValueError(f"{name} must be a finite 1-D array of shape {w.shape}, got {a.shape}")
     if np.any(loss0 <= 0):
         raise ValueError(f"initial_losses must be > 0, got {loss0.tolist()}")
-    alpha, learning_rate = _finite("alpha", alpha), _finite("learning_rate", learning_rate)
-    n_tasks = len(w)
+    alpha = _finite("alpha", alpha)
+    if alpha < 0:
+        raise ValueError(f"alpha must be ≥ 0, got {alpha}")
     G = w * g
     relative = loss / loss0
     r = relative / relative.mean()
     target = G.mean() * r ** alpha
-    new = w - learning_rate * np.sign(G - target) * g
-    if np.any(new <= 0):
-        raise ValueError(f"a GradNorm weight became ≤ 0 ({new.tolist()}); lower learning_rate "
-                         f"(got {learning_rate})")
-    return n_tasks * new / new.sum()
+    return np.sign(G - target) * g
+
+
+def renormalise(weights: np.ndarray) -> np.ndarray:
+    """GradNorm's renormalisation (Algorithm 1): w ← T·w / Σ w, so the weights sum to T.
+
+    Raises:
+        ValueError: a weight is ≤ 0 (the weights' learning rate is too large).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if np.any(w <= 0):
+        raise ValueError(f"a GradNorm weight became ≤ 0 ({w.tolist()}); lower GradNorm's learning_rate")
+    return len(w) * w / w.sum()
 
 
 def dwa_weights(loss_history: Sequence[Mapping[str, float]], temperature: float = 2.0) -> dict[str, float]:

@@ -90,29 +90,30 @@ def test_adaptive_weighting_refuses_static_weights(module):
 
 
 # --------------------------------------------------------------------------- GradNorm
-# Two tasks, w = (1, 1), g = (1.0, 0.8), L(t) = (0.9, 0.5), L(0) = (1, 1), η = 0.1.
+# Two tasks, w = (1, 1), g = (1.0, 0.8), L(t) = (0.9, 0.5), L(0) = (1, 1).
 #   G = (1.0, 0.8), Ḡ = 0.9; L̃ = (0.9, 0.5), r = (1.285714, 0.714286).
-#   α = 1: target = (1.157143, 0.642857) → sign(G − target) = (−, +) → ∂/∂w = (−1.0, +0.8)
-#          w = (1.1, 0.92) → × 2 / 2.02 = (1.089108911, 0.910891089): the slow task 1 gains.
-#   α = 0: target = (0.9, 0.9) → sign = (+, −) → w = (0.9, 1.08) → (0.909090909, 1.090909091).
+#   α = 1: target = (1.157143, 0.642857) → sign(G − target) = (−, +) → ∂L_grad/∂w = (−1.0, +0.8):
+#          the slow task 1 is pushed up although its gradients are larger.
+#   α = 0: target = (0.9, 0.9) → sign = (+, −) → ∂L_grad/∂w = (+1.0, −0.8).
 GN = dict(weights=np.ones(2), grad_norms=np.array([1.0, 0.8]), losses=np.array([0.9, 0.5]),
-          initial_losses=np.ones(2), learning_rate=0.1)
+          initial_losses=np.ones(2))
 
 
-def test_gradnorm_step_matches_hand_values_and_alpha_matters():
-    assert W.gradnorm_step(alpha=1.0, **GN).tolist() == pytest.approx([1.089108911, 0.910891089], abs=1e-9)
-    assert W.gradnorm_step(alpha=0.0, **GN).tolist() == pytest.approx([0.909090909, 1.090909091], abs=1e-9)
+def test_gradnorm_gradient_matches_hand_values_and_alpha_matters():
+    assert W.gradnorm_gradient(alpha=1.0, **GN).tolist() == pytest.approx([-1.0, 0.8], abs=1e-12)
+    assert W.gradnorm_gradient(alpha=0.0, **GN).tolist() == pytest.approx([1.0, -0.8], abs=1e-12)
 
 
-def test_gradnorm_step_keeps_the_sum_at_the_number_of_tasks():
-    new = W.gradnorm_step(np.array([0.5, 1.0, 1.5]), np.array([0.3, 2.0, 0.1]), np.array([0.2, 0.4, 0.9]),
-                          np.ones(3), alpha=1.5, learning_rate=0.05)
-    assert new.sum() == pytest.approx(3.0) and np.all(new > 0)
+def test_gradnorm_gradient_uses_the_weighted_norm():
+    # w = (2, 1), g = (1, 1), equal rates: G = (2, 1), Ḡ = 1.5 → (+1, −1); with unweighted norms it would be 0
+    grad = W.gradnorm_gradient(np.array([2.0, 1.0]), np.ones(2), np.ones(2), np.ones(2), alpha=1.0)
+    assert grad.tolist() == [1.0, -1.0]
 
 
-def test_gradnorm_step_refuses_a_step_that_makes_a_weight_non_positive():
-    with pytest.raises(ValueError, match="lower learning_rate"):
-        W.gradnorm_step(alpha=0.0, **{**GN, "learning_rate": 2.0})
+def test_renormalise_keeps_the_sum_at_the_number_of_tasks_and_refuses_non_positive_weights():
+    assert W.renormalise(np.array([0.5, 1.0, 2.5])).tolist() == pytest.approx([0.375, 0.75, 1.875])  # × 3/4
+    with pytest.raises(ValueError, match="lower GradNorm's learning_rate"):
+        W.renormalise(np.array([1.2, -0.1]))
 
 
 def test_torch_gradnorm_takes_norms_on_the_shared_layer_only():
@@ -120,8 +121,9 @@ def test_torch_gradnorm_takes_norms_on_the_shared_layer_only():
 
     L1 = 2·W0·V0, L2 = 0.5·W1·V1 with W = (0.5, 2), V = (1, 1): L = (1, 1) at the first step,
     so r = (1, 1). On W: g = (2·V0, 0.5·V1) = (2, 0.5) → G = (2, 0.5), Ḡ = 1.25, sign (+, −)
-    → w = (1 − 0.1·2, 1 + 0.1·0.5) = (0.8, 1.05) → × 2/1.85 = (0.864864865, 1.135135135).
-    (On V the norms would be (2·W0, 0.5·W1) = (1, 1): equal, so the weights would stay (1, 1).)
+    → ∂L_grad/∂w = (2, −0.5); Adam's first step moves each weight by lr·sign = 0.1:
+    w = (0.9, 1.1), already summing to 2. (On V the norms would be (2·W0, 0.5·W1) = (1, 1):
+    equal, so the weights would stay (1, 1).)
     """
     torch = pytest.importorskip("torch")
     from mtl_lessons.torch_weighting import GradNorm
@@ -132,7 +134,7 @@ def test_torch_gradnorm_takes_norms_on_the_shared_layer_only():
     losses = {"click": 2.0 * shared[0] * other[0], "purchase": 0.5 * shared[1] * other[1]}
     total = strategy(losses, weights={"click": 1.0, "purchase": 1.0})
     assert float(total.detach()) == pytest.approx(2.0)  # the weights before the update: 1·1 + 1·1
-    assert list(strategy.weights().values()) == pytest.approx([0.864864865, 1.135135135], abs=1e-7)
+    assert list(strategy.weights().values()) == pytest.approx([0.9, 1.1], abs=1e-6)
     total.backward()  # the objective's gradient reaches the model, not the task weights
     assert shared.grad.tolist() == pytest.approx([2.0, 0.5])
 
@@ -143,12 +145,13 @@ def test_torch_gradnorm_second_step_uses_the_first_losses_as_reference():
 
     shared = torch.tensor([1.0, 1.0], requires_grad=True)
     strategy = GradNorm(["click", "purchase"], shared, alpha=1.0, learning_rate=0.1)
-    strategy({"click": shared[0] * 1.0, "purchase": shared[1] * 1.0})  # L(0) = (1, 1), g = (1, 1): no change
+    strategy({"click": shared[0] * 1.0, "purchase": shared[1] * 1.0})  # L(0) = (1, 1), g = (1, 1): gradient 0
     assert list(strategy.weights().values()) == pytest.approx([1.0, 1.0])
-    # now the GN toy: L = (0.9, 0.5), g = (1.0, 0.8)
-    losses = {"click": shared[0] - 0.1, "purchase": 0.8 * shared[1] - 0.3}
-    strategy(losses)
-    assert list(strategy.weights().values()) == pytest.approx([1.089108911, 0.910891089], abs=1e-7)
+    # now the GN toy: L = (0.9, 0.5), g = (1.0, 0.8) → ∂L_grad/∂w = (−1.0, +0.8).
+    # Adam's second step (first gradient 0): m̂/√v̂ = (0.1/0.19) / √(0.001/0.001999) = 0.7441352 per unit sign
+    strategy({"click": shared[0] - 0.1, "purchase": 0.8 * shared[1] - 0.3})
+    step = 0.1 * (0.1 / 0.19) / math.sqrt(0.001 / (1 - 0.999 ** 2))
+    assert list(strategy.weights().values()) == pytest.approx([1 + step, 1 - step], abs=1e-6)
 
 
 # --------------------------------------------------------------------------- DWA
@@ -194,7 +197,7 @@ def test_each_torch_strategy_trains_a_model_and_records_its_weights():
     small = small_data()
     tasks = ("click", "purchase", "rating")
     for make in (lambda m: TW.UncertaintyWeighting(tasks),
-                 lambda m: TW.GradNorm(tasks, T.last_shared_layer(m), alpha=1.5, learning_rate=1e-3),
+                 lambda m: TW.GradNorm(tasks, T.last_shared_layer(m), alpha=1.5, learning_rate=0.01),
                  lambda m: TW.DynamicWeightAverage(tasks)):
         model = T.SharedBottomModel(small.encoder.cardinalities, small.n_numeric, tasks, bottom=(16, 8), seed=0)
         strategy = make(model)
