@@ -64,7 +64,7 @@ lab: setup ## start JupyterLab from .venv
 refresh: setup ## maintainers: re-execute notebooks in place to update their committed outputs
 	$(VENV_PY) -m mtl_lessons.run_notebooks --inplace $(NOTEBOOKS)
 
-data: setup ## regenerate datasets/ from the simulator
+data: setup ## regenerate datasets/ (the shop and its target domain in datasets/target/) from the simulator
 	$(VENV_PY) -m mtl_lessons.data
 
 clean: ## remove build/

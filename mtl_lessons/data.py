@@ -66,7 +66,38 @@ Missing labels
 ``click == 1``; elsewhere they are NaN. A task's mask says which rows carry its label; absence is
 never a zero.
 
-Regenerate the committed dataset with ``python -m mtl_lessons.data`` (or ``make data``).
+The target domain (a new market, for transfer learning)
+-------------------------------------------------------
+``simulate_target(TargetConfig(...))`` simulates a second market that sells the *same items*
+(same ``item_id``, category, brand, brand tier, novelty; every price and category reference
+price × ``price_level``) to *new users* drawn with a different mix (``segment_mix``,
+``city_tier_mix``) from the source's segment tastes and price sensitivities. It redraws the
+source's entities from ``config.source`` and then uses its own generator (``config.seed``), so
+the source shop is untouched. The knob ``relatedness`` :math:`\rho_T` decides how much the
+target's shoppers value items as the source's do: every zero-mean latent item quantity
+:math:`x` (category centres :math:`c_k`, item vectors :math:`v_i`, the brand and item parts of
+quality and appeal, the item part of log popularity) becomes
+
+.. math::
+
+   x^{target} = \rho_T\, x^{source} + \sqrt{1-\rho_T^2}\, x^{fresh},
+
+with :math:`x^{fresh}` an independent draw from the same distribution (so each quantity keeps
+its distribution). The observable parts (category, brand tier, relative price) and the funnel
+equations, the task correlation :math:`\rho` and the noise model are shared; the target solves
+its own purchase intercept for its ``purchase_rate``. :math:`\rho_T = 1`: the target's shoppers
+value items exactly as the source's; :math:`\rho_T = 0`: independently of them (only the
+shopping mechanics, price sensitivity and position bias, carry over).
+
+Target user ids and impression ids continue after the source's, so ``combine_domains(source,
+target)`` holds both domains in one ``Shop`` (with a ``domain`` column) and one
+``FeatureEncoder`` encodes both with the same ids: pretrain on source rows, fine-tune on target
+rows, or train on both. The target's oracle adds ``p_purchase_as_source``: its purchase
+probability had its shoppers valued items as the source's do (the target's own equations with
+:math:`\rho_T = 1`, same intercept), a measure of what the source can teach.
+
+Regenerate the committed dataset (``datasets/``) and its target domain (``datasets/target/``)
+with ``python -m mtl_lessons.data`` (or ``make data``).
 """
 from __future__ import annotations
 
@@ -75,7 +106,8 @@ import gzip
 import json
 import math
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -89,7 +121,10 @@ __all__ = [
     "CATEGORIES",
     "SEGMENTS",
     "DEVICES",
+    "TARGET_DIR",
+    "DOMAINS",
     "ShopConfig",
+    "TargetConfig",
     "Shop",
     "Task",
     "TASKS",
@@ -97,8 +132,11 @@ __all__ = [
     "ModelInputs",
     "FeatureEncoder",
     "simulate_shop",
+    "simulate_target",
+    "combine_domains",
     "save_shop",
     "load_shop",
+    "load_target",
     "join_features",
     "chronological_split",
     "get_task",
@@ -107,6 +145,7 @@ __all__ = [
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "datasets"
+TARGET_DIR = DATA_DIR / "target"
 
 CATEGORIES = (
     "fashion", "beauty", "electronics", "home", "sports",
@@ -130,6 +169,19 @@ FILES = {
     "oracle": "oracle.csv.gz",
 }
 CONFIG_FILE = "config.json"
+
+
+def _check_knobs(config: object, ranges: dict[str, tuple[float, float]]) -> None:
+    """Raise ``ValueError`` naming the knob and its range if a numeric knob is out of range."""
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        integer = isinstance(low, int)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+        if integer and int(value) != value:
+            raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if not (low <= value <= high) or (not integer and math.isnan(value)):
+            raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -173,40 +225,131 @@ class ShopConfig:
     }
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            low, high = self._RANGES[f.name]
-            integer = isinstance(low, int)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ValueError(f"{f.name} must be a number in [{low}, {high}], got {value!r}")
-            if integer and int(value) != value:
-                raise ValueError(f"{f.name} must be an integer in [{low}, {high}], got {value!r}")
-            if not (low <= value <= high) or (not integer and math.isnan(value)):
-                raise ValueError(f"{f.name} must be in [{low}, {high}], got {value!r}")
+        _check_knobs(self, self._RANGES)
+
+
+SOURCE_SEGMENT_MIX = (0.25, 0.35, 0.3, 0.1)  # shares of student, family, professional, senior users
+SOURCE_CITY_TIER_MIX = (0.3, 0.4, 0.3)  # shares of city tiers 1, 2, 3
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Knobs of the target domain: a new market that sells the source shop's items.
+
+    The target reuses the source's categories, brands and items (same ``item_id``, category,
+    brand, brand tier, novelty; prices × ``price_level``) and the source's segment tastes, and
+    draws new users, new impressions and new labels with its own generator (seeded by ``seed``),
+    so the source's draws are untouched. Out-of-range values raise ``ValueError`` naming the knob.
+
+    Attributes:
+        seed: seed of the target's own random generator (integer ≥ 0).
+        relatedness: ρ_T in [0, 1]. Every zero-mean latent item quantity the shoppers react to
+            (item latent vector, category centre, the brand and item parts of quality and appeal,
+            the item part of popularity) is ``ρ_T · source + sqrt(1 − ρ_T²) · fresh``, with
+            ``fresh`` an independent draw from the same distribution. 1: the target's shoppers
+            value items exactly as the source's do; 0: independently of the source.
+        n_users: number of new users (100 … 1,000,000); their ids continue after the source's.
+        n_impressions: number of impressions (1,000 … 10,000,000); their ids continue after the
+            source's. The log spans the source's ``n_days``, so chronological splits line up.
+        price_level: multiplier on every price (and on the category reference prices), in [0.2, 5].
+        segment_mix: shares of student, family, professional, senior users (≥ 0, summing to 1).
+        city_tier_mix: shares of city tiers 1, 2, 3 (≥ 0, summing to 1).
+        purchase_rate: mean purchase probability per impression, in [0.001, 0.05].
+        noise: standard deviation of the shopper's mood (logit units), in [0, 3].
+        source: the ``ShopConfig`` of the source shop (its entities are redrawn from it); a dict
+            of its fields is accepted too (as read from ``config.json``).
+
+    The defaults make a smaller market (80,000 impressions and 1,500 users against the source's
+    300,000 and 4,000; about 800 training purchases against 2,100, and about 8 in 1 % of its
+    training rows) of mostly students in tier-3 cities, at 0.7× the source's prices, converting
+    a little more (1.5 % of impressions). With ``seed`` 9 the fresh draws make the target about
+    equally hard whatever ``relatedness`` is (oracle purchase AUC on the test split 0.85–0.88
+    for ρ_T from 0 to 1), so comparing relatedness values compares transfer, not difficulty.
+    """
+
+    seed: int = 9
+    relatedness: float = 0.8
+    n_users: int = 1500
+    n_impressions: int = 80_000
+    price_level: float = 0.7
+    segment_mix: tuple[float, float, float, float] = (0.55, 0.2, 0.15, 0.1)
+    city_tier_mix: tuple[float, float, float] = (0.1, 0.3, 0.6)
+    purchase_rate: float = 0.015
+    noise: float = 0.5
+    source: ShopConfig = field(default_factory=ShopConfig)
+
+    _RANGES = {
+        "seed": (0, 2**32 - 1),
+        "relatedness": (0.0, 1.0),
+        "n_users": (100, 1_000_000),
+        "n_impressions": (1_000, 10_000_000),
+        "price_level": (0.2, 5.0),
+        "purchase_rate": (0.001, 0.05),
+        "noise": (0.0, 3.0),
+    }
+    _MIXES = {"segment_mix": SEGMENTS, "city_tier_mix": ("tier 1", "tier 2", "tier 3")}
+
+    def __post_init__(self) -> None:
+        _check_knobs(self, self._RANGES)
+        for name, labels in self._MIXES.items():
+            value = getattr(self, name)
+            shares = (f"{len(labels)} shares ({', '.join(labels)}) that are ≥ 0 and sum to 1")
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != len(labels):
+                raise ValueError(f"{name} must be {shares}, got {value!r}")
+            if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) for v in value):
+                raise ValueError(f"{name} must be {shares}, got {value!r}")
+            if any(not (v >= 0) for v in value) or not abs(sum(value) - 1.0) <= 1e-9:
+                raise ValueError(f"{name} must be {shares} (±1e-9), got {value!r}")
+            object.__setattr__(self, name, tuple(float(v) for v in value))
+        source = self.source
+        if isinstance(source, dict):
+            try:
+                source = ShopConfig(**source)
+            except TypeError as exc:
+                raise ValueError(f"source must hold the fields of a ShopConfig: {exc}") from exc
+            object.__setattr__(self, "source", source)
+        if not isinstance(source, ShopConfig):
+            raise ValueError(f"source must be a ShopConfig, got {type(source).__name__}")
+
+
+def _n_categories(config: ShopConfig | TargetConfig) -> int:
+    return (config.source if isinstance(config, TargetConfig) else config).n_categories
+
+
+def _n_days(config: ShopConfig | TargetConfig) -> int:
+    return (config.source if isinstance(config, TargetConfig) else config).n_days
 
 
 # --------------------------------------------------------------------------- the shop
+DOMAINS = ("source", "target")
+
+
 @dataclass
 class Shop:
     """The simulated shop: three feature tables and the oracle, kept apart.
 
     Attributes:
         users: one row per user: ``user_id, segment, city_tier, age``.
-        items: one row per item: ``item_id, category, brand, brand_tier, price, is_new``.
+        items: one row per item: ``item_id, category, brand, brand_tier, price, is_new``
+            (in a ``combine_domains`` shop: one row per item and domain, with a ``domain`` column,
+            since the two markets price items differently).
         impressions: one row per impression, in time order: ids, context
             (``day, hour, device, position, promotion``) and labels
-            (``click, add_to_cart, purchase, rating, sentiment, dwell_seconds, next_category``).
+            (``click, add_to_cart, purchase, rating, sentiment, dwell_seconds, next_category``);
+            a ``combine_domains`` shop adds ``domain`` (``"source"`` / ``"target"``).
         oracle: one row per impression (same order), the true probabilities / expectations
             (``p_click, p_add_to_cart, p_purchase, expected_rating, p_positive_sentiment,
-            expected_log_dwell, p_next_category_true, next_category_argmax``). Never a feature.
-        config: the knobs that made it.
+            expected_log_dwell, p_next_category_true, next_category_argmax``); a target domain
+            adds ``p_purchase_as_source``. Never a feature.
+        config: the knobs that made it: a ``ShopConfig`` (source shop) or a ``TargetConfig``
+            (target domain, or a ``combine_domains`` shop of a source and its target).
     """
 
     users: pd.DataFrame
     items: pd.DataFrame
     impressions: pd.DataFrame
     oracle: pd.DataFrame
-    config: ShopConfig = field(default_factory=ShopConfig)
+    config: ShopConfig | TargetConfig = field(default_factory=ShopConfig)
 
     def oracle_for(self, table: pd.DataFrame) -> pd.DataFrame:
         """The oracle rows of ``table``'s impressions, in ``table``'s order (index 0 … n−1).
@@ -263,6 +406,228 @@ def _solve_intercept(s_click, s_cart, s_buy_base, noise: float, target: float) -
     return float(brentq(excess, -30.0, 30.0, xtol=1e-10))
 
 
+# Standard deviations of the zero-mean latent item draws (the source's and a target's fresh ones).
+_CENTRE_SD = 0.9  # category centres c_k
+_BRAND_APPEAL_SD, _BRAND_QUALITY_SD = 0.5, 0.4
+_ITEM_QUALITY_SD, _ITEM_APPEAL_SD, _ITEM_VEC_SD = 0.2, 0.2, 0.2
+_POPULARITY_SD, _POPULARITY_APPEAL = 0.8, 1.3  # log popularity = 1.3 appeal + N(0, 0.8²)
+_SEGMENT_PRICE_LEVEL = np.array([0.55, 0.2, -0.35, 0.1])  # students most price-sensitive
+
+
+@dataclass
+class _World:
+    """One market's entities, observable and latent (never saved: redrawn from the seeds).
+
+    Shapes: ``d = LATENT_DIM``; categories (n_cat, …), users (n_users, …), items (n_items, …).
+    Users are indexed 0 … n_users−1 here; their public ids may be offset (target domain).
+    """
+
+    cat_centre: np.ndarray  # (n_cat, d) category centres c_k
+    cat_price: np.ndarray  # (n_cat,) reference (median) price of a category, currency units
+    seg_taste: np.ndarray  # (4, d) click-taste mean of each segment
+    seg_taste_buy: np.ndarray  # (4, d) purchase-taste mean of each segment
+    segment: np.ndarray  # (n_users,) segment index
+    city_tier: np.ndarray  # (n_users,) 1 … 3
+    age: np.ndarray  # (n_users,) years
+    taste: np.ndarray  # (n_users, d) t_u
+    taste_buy: np.ndarray  # (n_users, d) t'_u
+    price_sens: np.ndarray  # (n_users,) β_u
+    activity: np.ndarray  # (n_users,) relative impression rate
+    n_brands: int
+    category: np.ndarray  # (n_items,) category index
+    brand: np.ndarray  # (n_items,) brand index
+    tier: np.ndarray  # (n_items,) brand tier 0 … 2
+    price: np.ndarray  # (n_items,) currency units
+    quality: np.ndarray  # (n_items,) q_i
+    appeal: np.ndarray  # (n_items,)
+    popularity: np.ndarray  # (n_items,) relative exposure rate
+    item_vec: np.ndarray  # (n_items, d) v_i
+    is_new: np.ndarray  # (n_items,) bool
+
+
+def _draw_users(rng: np.random.Generator, n: int, seg_taste: np.ndarray, seg_taste_buy: np.ndarray,
+                segment_mix: Sequence[float], city_tier_mix: Sequence[float]) -> dict[str, np.ndarray]:
+    """Users of one market: segment, city tier, age, tastes (n, d), price sensitivity, activity.
+
+    ``segment_mix`` (4 shares) and ``city_tier_mix`` (3 shares) must sum to 1; arrays are (n,)
+    except the tastes (n, d).
+    """
+    d = LATENT_DIM
+    segment = rng.choice(len(SEGMENTS), n, p=segment_mix)
+    city_tier = rng.choice(3, n, p=city_tier_mix) + 1
+    age_mean = np.array([21.0, 38.0, 33.0, 64.0])[segment]
+    age = np.clip(np.round(age_mean + _normal(rng, n, 5.0)), 16, 90).astype(int)
+    taste = seg_taste[segment] + _normal(rng, (n, d), 0.15)
+    taste_buy = seg_taste_buy[segment] + _normal(rng, (n, d), 0.15)
+    price_sens = np.exp(_SEGMENT_PRICE_LEVEL[segment] + 0.15 * (city_tier - 2) + _normal(rng, n, 0.3))
+    activity = np.exp(_normal(rng, n, 1.0))
+    return {"segment": segment, "city_tier": city_tier, "age": age, "taste": taste,
+            "taste_buy": taste_buy, "price_sens": price_sens, "activity": activity}
+
+
+def _draw_source_world(config: ShopConfig, rng: np.random.Generator) -> _World:
+    """The source shop's entities: the first draws of ``rng`` (seeded by ``config.seed``)."""
+    d, n_cat = LATENT_DIM, config.n_categories
+    cat_centre = _normal(rng, (n_cat, d), _CENTRE_SD)
+    cat_price = np.exp(rng.uniform(np.log(8.0), np.log(400.0), n_cat))
+    seg_taste = _normal(rng, (len(SEGMENTS), d), 0.6)
+    seg_taste_buy = _normal(rng, (len(SEGMENTS), d), 0.6)
+    users = _draw_users(rng, config.n_users, seg_taste, seg_taste_buy, SOURCE_SEGMENT_MIX, SOURCE_CITY_TIER_MIX)
+
+    n_brands = max(10, config.n_items // 25)
+    brand_tier = rng.choice(3, n_brands, p=[0.5, 0.35, 0.15])  # 0 value, 1 mid, 2 premium
+    brand_appeal = _normal(rng, n_brands, _BRAND_APPEAL_SD)
+    brand_quality = _normal(rng, n_brands, _BRAND_QUALITY_SD)
+    ni = config.n_items
+    category = rng.choice(n_cat, ni, p=rng.dirichlet(np.full(n_cat, 4.0)))
+    brand = rng.integers(0, n_brands, ni)
+    tier = brand_tier[brand]
+    price = np.round(cat_price[category] * np.exp(0.35 * (tier - 0.7) + _normal(rng, ni, 0.35)), 2)
+    quality = 0.4 * (tier - 0.7) + brand_quality[brand] + _normal(rng, ni, _ITEM_QUALITY_SD)
+    appeal = brand_appeal[brand] + _normal(rng, ni, _ITEM_APPEAL_SD)
+    popularity = np.exp(_POPULARITY_APPEAL * appeal + _normal(rng, ni, _POPULARITY_SD))  # long tail
+    item_vec = cat_centre[category] + _normal(rng, (ni, d), _ITEM_VEC_SD)
+    is_new = rng.random(ni) < 0.15
+    return _World(cat_centre, cat_price, seg_taste, seg_taste_buy, **users, n_brands=n_brands,
+                  category=category, brand=brand, tier=tier, price=price, quality=quality,
+                  appeal=appeal, popularity=popularity, item_vec=item_vec, is_new=is_new)
+
+
+def _draw_impressions(rng: np.random.Generator, n: int, n_days: int, activity: np.ndarray,
+                      popularity: np.ndarray) -> dict[str, np.ndarray]:
+    """``n`` impressions (user and item indices, context), sorted by (day, hour); arrays (n,)."""
+    user = rng.choice(len(activity), n, p=activity / activity.sum())
+    item = rng.choice(len(popularity), n, p=popularity / popularity.sum())
+    day = rng.integers(0, n_days, n)
+    hour = rng.choice(24, n, p=_hour_profile())
+    device = rng.choice(len(DEVICES), n, p=[0.6, 0.15, 0.25])
+    position = np.minimum(rng.geometric(0.12, n), N_POSITIONS)
+    promotion = rng.random(n) < 0.2
+    order = np.lexsort((rng.random(n), hour, day))
+    return {name: a[order] for name, a in (("user", user), ("item", item), ("day", day), ("hour", hour),
+                                          ("device", device), ("position", position), ("promotion", promotion))}
+
+
+def _scores(world: _World, imp: dict[str, np.ndarray], task_correlation: float) -> dict[str, np.ndarray]:
+    """The funnel scores (logits without mood and without the purchase intercept) and their parts, (n,)."""
+    user, item = imp["user"], imp["item"]
+    v = world.item_vec[item]
+    aff_click = np.einsum("nd,nd->n", world.taste[user], v)
+    aff_own = np.einsum("nd,nd->n", world.taste_buy[user], v)
+    rho = task_correlation
+    aff_buy = rho * aff_click + math.sqrt(1.0 - rho**2) * aff_own
+    category = world.category[item]
+    delta = world.price_sens[user] * np.log(world.price[item] / world.cat_price[category])
+    q = world.quality[item]
+    device_click = np.array([0.0, -0.25, 0.1])[imp["device"]]
+    hour_click = 0.25 * np.cos(2 * np.pi * (imp["hour"] - 21) / 24)
+    promotion = imp["promotion"]
+    s_click = (-2.7 + 0.6 * aff_click + 0.5 * world.appeal[item] + 0.3 * q - 0.07 * (imp["position"] - 1)
+               + 0.35 * promotion + device_click + hour_click)
+    s_cart = -1.5 + 0.5 * aff_buy + 0.5 * q - 0.8 * delta + 0.3 * promotion
+    s_buy_base = 0.5 * aff_buy + 0.4 * q - 1.2 * delta + 0.4 * promotion
+    return {"click": s_click, "cart": s_cart, "buy_base": s_buy_base, "aff_click": aff_click,
+            "aff_buy": aff_buy, "delta": delta, "q": q}
+
+
+def _simulate_labels(rng: np.random.Generator, world: _World, imp: dict[str, np.ndarray],
+                     task_correlation: float, purchase_rate: float, noise: float,
+                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Labels and oracle of the impressions ``imp``; also returns the purchase intercept b3.
+
+    Returns:
+        (labels: column → array (n,), oracle: column → array (n,), b3). ``next_category`` and
+        ``next_category_argmax`` are category indices.
+    """
+    n = len(imp["user"])
+    s = _scores(world, imp, task_correlation)
+    b3 = _solve_intercept(s["click"], s["cart"], s["buy_base"], noise, purchase_rate)
+    s_buy = s["buy_base"] + b3
+    p_click, p_cart, p_buy = _funnel_probabilities(s["click"], s["cart"], s_buy, noise)
+
+    # funnel labels with a shared mood
+    mood = _normal(rng, n, noise)
+    click = rng.random(n) < expit(s["click"] + mood)
+    cart = click & (rng.random(n) < expit(s["cart"] + mood))
+    purchase = cart & (rng.random(n) < expit(s_buy + mood))
+
+    # post-purchase labels
+    sat_mean = 1.0 * s["q"] + 0.4 * s["aff_buy"] - 0.5 * s["delta"]
+    satisfaction = sat_mean + _normal(rng, n, SATISFACTION_NOISE)
+    rating = (1 + np.searchsorted(RATING_CUTS, satisfaction)).astype(float)
+    sentiment = (satisfaction + _normal(rng, n, SENTIMENT_NOISE) > SENTIMENT_CUT).astype(float)
+    rating[~purchase] = np.nan
+    sentiment[~purchase] = np.nan
+    cuts = np.array((-np.inf,) + RATING_CUTS + (np.inf,))
+    cdf = ndtr((cuts[None, :] - sat_mean[:, None]) / SATISFACTION_NOISE)
+    expected_rating = (np.diff(cdf, axis=1) * np.arange(1, 6)).sum(axis=1)
+    p_pos = ndtr((sat_mean - SENTIMENT_CUT) / math.hypot(SATISFACTION_NOISE, SENTIMENT_NOISE))
+
+    # dwell time after a click
+    log_dwell_mean = 3.2 + 0.35 * s["aff_click"] + 0.3 * s["q"] + 0.25 * (imp["device"] == 1)
+    dwell = np.round(np.exp(log_dwell_mean + _normal(rng, n, DWELL_NOISE)), 1)
+    dwell[~click] = np.nan
+
+    # next search category
+    n_cat = len(world.cat_centre)
+    next_logits = 1.2 * world.taste[imp["user"]] @ world.cat_centre.T
+    next_logits[np.arange(n), world.category[imp["item"]]] += 1.0
+    next_logp = log_softmax(next_logits, axis=1)
+    gumbel = -np.log(-np.log(rng.random((n, n_cat))))
+    next_category = np.argmax(next_logp + gumbel, axis=1)
+
+    labels = {"click": click.astype(int), "add_to_cart": cart.astype(int), "purchase": purchase.astype(int),
+              "rating": rating, "sentiment": sentiment, "dwell_seconds": dwell, "next_category": next_category}
+    oracle = {"p_click": p_click, "p_add_to_cart": p_cart, "p_purchase": p_buy,
+              "expected_rating": expected_rating, "p_positive_sentiment": p_pos,
+              "expected_log_dwell": log_dwell_mean,
+              "p_next_category_true": np.exp(next_logp[np.arange(n), next_category]),
+              "next_category_argmax": next_logp.argmax(axis=1)}
+    return labels, oracle, b3
+
+
+def _build_shop(world: _World, imp: dict[str, np.ndarray], labels: dict[str, np.ndarray],
+                oracle: dict[str, np.ndarray], config: ShopConfig | TargetConfig, *,
+                user_offset: int = 0, impression_offset: int = 0) -> Shop:
+    """The public tables of a market; user and impression ids are shifted by the offsets."""
+    categories = CATEGORIES[: len(world.cat_centre)]
+    n = len(imp["user"])
+    impression_id = impression_offset + np.arange(n)
+    users = pd.DataFrame({
+        "user_id": user_offset + np.arange(len(world.segment)),
+        "segment": pd.Categorical.from_codes(world.segment, SEGMENTS),
+        "city_tier": world.city_tier,
+        "age": world.age,
+    })
+    items = pd.DataFrame({
+        "item_id": np.arange(len(world.category)),
+        "category": pd.Categorical.from_codes(world.category, categories),
+        "brand": world.brand,
+        "brand_tier": world.tier,
+        "price": world.price,
+        "is_new": world.is_new.astype(int),
+    })
+    impressions = pd.DataFrame({
+        "impression_id": impression_id,
+        "day": imp["day"],
+        "hour": imp["hour"],
+        "user_id": user_offset + imp["user"],
+        "item_id": imp["item"],
+        "device": pd.Categorical.from_codes(imp["device"], DEVICES),
+        "position": imp["position"],
+        "promotion": imp["promotion"].astype(int),
+        **{name: labels[name] for name in ("click", "add_to_cart", "purchase", "rating", "sentiment",
+                                           "dwell_seconds")},
+        "next_category": pd.Categorical.from_codes(labels["next_category"], categories),
+    })
+    oracle_table = pd.DataFrame({
+        "impression_id": impression_id,
+        **{name: pd.Categorical.from_codes(values, categories) if name == "next_category_argmax" else values
+           for name, values in oracle.items()},
+    })
+    return Shop(users, items, impressions, oracle_table, config)
+
+
 def simulate_shop(config: ShopConfig | None = None) -> Shop:
     """Simulate a shop from its knobs (see the module docstring for the process).
 
@@ -276,147 +641,85 @@ def simulate_shop(config: ShopConfig | None = None) -> Shop:
     if not isinstance(config, ShopConfig):
         raise ValueError(f"config must be a ShopConfig, got {type(config).__name__}")
     rng = np.random.default_rng(config.seed)
-    d, n_cat = LATENT_DIM, config.n_categories
+    world = _draw_source_world(config, rng)
+    imp = _draw_impressions(rng, config.n_impressions, config.n_days, world.activity, world.popularity)
+    labels, oracle, _ = _simulate_labels(rng, world, imp, config.task_correlation, config.purchase_rate, config.noise)
+    return _build_shop(world, imp, labels, oracle, config)
 
-    # categories and segments
-    cat_centre = _normal(rng, (n_cat, d), 0.9)
-    cat_price = np.exp(rng.uniform(np.log(8.0), np.log(400.0), n_cat))
-    seg_taste = _normal(rng, (len(SEGMENTS), d), 0.6)
-    seg_taste_buy = _normal(rng, (len(SEGMENTS), d), 0.6)
-    seg_price_level = np.array([0.55, 0.2, -0.35, 0.1])  # students most price-sensitive
 
-    # users
-    nu = config.n_users
-    segment = rng.choice(len(SEGMENTS), nu, p=[0.25, 0.35, 0.3, 0.1])
-    city_tier = rng.choice(3, nu, p=[0.3, 0.4, 0.3]) + 1
-    age_mean = np.array([21.0, 38.0, 33.0, 64.0])[segment]
-    age = np.clip(np.round(age_mean + _normal(rng, nu, 5.0)), 16, 90).astype(int)
-    taste = seg_taste[segment] + _normal(rng, (nu, d), 0.15)
-    taste_buy = seg_taste_buy[segment] + _normal(rng, (nu, d), 0.15)
-    price_sens = np.exp(seg_price_level[segment] + 0.15 * (city_tier - 2) + _normal(rng, nu, 0.3))
-    activity = np.exp(_normal(rng, nu, 1.0))
+def _mix(rho: float, source: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """ρ · source + sqrt(1 − ρ²) · fresh: same distribution as each part if both are zero-mean."""
+    return rho * source + math.sqrt(1.0 - rho**2) * fresh
 
-    # brands and items
-    n_brands = max(10, config.n_items // 25)
-    brand_tier = rng.choice(3, n_brands, p=[0.5, 0.35, 0.15])  # 0 value, 1 mid, 2 premium
-    brand_appeal = _normal(rng, n_brands, 0.5)
-    brand_quality = _normal(rng, n_brands, 0.4)
-    ni = config.n_items
-    category = rng.choice(n_cat, ni, p=rng.dirichlet(np.full(n_cat, 4.0)))
-    brand = rng.integers(0, n_brands, ni)
-    tier = brand_tier[brand]
-    price = np.round(cat_price[category] * np.exp(0.35 * (tier - 0.7) + _normal(rng, ni, 0.35)), 2)
-    quality = 0.4 * (tier - 0.7) + brand_quality[brand] + _normal(rng, ni, 0.2)
-    appeal = brand_appeal[brand] + _normal(rng, ni, 0.2)
-    popularity = np.exp(1.3 * appeal + _normal(rng, ni, 0.8))  # long tail of exposure
-    item_vec = cat_centre[category] + _normal(rng, (ni, d), 0.2)
-    is_new = rng.random(ni) < 0.15
 
-    # impressions
-    n = config.n_impressions
-    user_id = rng.choice(nu, n, p=activity / activity.sum())
-    item_id = rng.choice(ni, n, p=popularity / popularity.sum())
-    day = rng.integers(0, config.n_days, n)
-    hour = rng.choice(24, n, p=_hour_profile())
-    device = rng.choice(len(DEVICES), n, p=[0.6, 0.15, 0.25])
-    position = np.minimum(rng.geometric(0.12, n), N_POSITIONS)
-    promotion = rng.random(n) < 0.2
-    order = np.lexsort((rng.random(n), hour, day))
-    user_id, item_id, day, hour, device, position, promotion = (
-        a[order] for a in (user_id, item_id, day, hour, device, position, promotion)
+def _target_world(config: TargetConfig, src: _World, rng: np.random.Generator) -> _World:
+    """The target market's entities: new users, the source's items with mixed latent parts."""
+    d, n_cat, ni = LATENT_DIM, len(src.cat_centre), len(src.category)
+    rho = config.relatedness
+    # fresh draws of every zero-mean latent item part, from the source's distributions
+    fresh_centre = _normal(rng, (n_cat, d), _CENTRE_SD)
+    fresh_brand_appeal = _normal(rng, src.n_brands, _BRAND_APPEAL_SD)
+    fresh_brand_quality = _normal(rng, src.n_brands, _BRAND_QUALITY_SD)
+    fresh_quality = fresh_brand_quality[src.brand] + _normal(rng, ni, _ITEM_QUALITY_SD)
+    fresh_appeal = fresh_brand_appeal[src.brand] + _normal(rng, ni, _ITEM_APPEAL_SD)
+    fresh_popularity = _normal(rng, ni, _POPULARITY_SD)
+    fresh_vec = fresh_centre[src.category] + _normal(rng, (ni, d), _ITEM_VEC_SD)
+    users = _draw_users(rng, config.n_users, src.seg_taste, src.seg_taste_buy,
+                        config.segment_mix, config.city_tier_mix)
+
+    tier_quality = 0.4 * (src.tier - 0.7)  # observable (brand tier), shared as is
+    appeal = _mix(rho, src.appeal, fresh_appeal)
+    source_pop_part = np.log(src.popularity) - _POPULARITY_APPEAL * src.appeal
+    price = np.round(src.price * config.price_level, 2)
+    if (price <= 0).any():
+        raise ValueError(f"price_level={config.price_level} rounds some prices to 0.00; choose a larger price_level")
+    return _World(
+        cat_centre=_mix(rho, src.cat_centre, fresh_centre),
+        cat_price=src.cat_price * config.price_level,
+        seg_taste=src.seg_taste, seg_taste_buy=src.seg_taste_buy, **users,
+        n_brands=src.n_brands, category=src.category, brand=src.brand, tier=src.tier, price=price,
+        quality=tier_quality + _mix(rho, src.quality - tier_quality, fresh_quality),
+        appeal=appeal,
+        popularity=np.exp(_POPULARITY_APPEAL * appeal + _mix(rho, source_pop_part, fresh_popularity)),
+        item_vec=_mix(rho, src.item_vec, fresh_vec),
+        is_new=src.is_new,
     )
 
-    # scores
-    v = item_vec[item_id]
-    aff_click = np.einsum("nd,nd->n", taste[user_id], v)
-    aff_own = np.einsum("nd,nd->n", taste_buy[user_id], v)
-    rho = config.task_correlation
-    aff_buy = rho * aff_click + math.sqrt(1.0 - rho**2) * aff_own
-    delta = price_sens[user_id] * np.log(price[item_id] / cat_price[category[item_id]])
-    q = quality[item_id]
-    device_click = np.array([0.0, -0.25, 0.1])[device]
-    hour_click = 0.25 * np.cos(2 * np.pi * (hour - 21) / 24)
-    s_click = (-2.7 + 0.6 * aff_click + 0.5 * appeal[item_id] + 0.3 * q - 0.07 * (position - 1)
-               + 0.35 * promotion + device_click + hour_click)
-    s_cart = -1.5 + 0.5 * aff_buy + 0.5 * q - 0.8 * delta + 0.3 * promotion
-    s_buy_base = 0.5 * aff_buy + 0.4 * q - 1.2 * delta + 0.4 * promotion
-    b3 = _solve_intercept(s_click, s_cart, s_buy_base, config.noise, config.purchase_rate)
-    s_buy = s_buy_base + b3
-    p_click, p_cart, p_buy = _funnel_probabilities(s_click, s_cart, s_buy, config.noise)
 
-    # funnel labels with a shared mood
-    mood = _normal(rng, n, config.noise)
-    click = rng.random(n) < expit(s_click + mood)
-    cart = click & (rng.random(n) < expit(s_cart + mood))
-    purchase = cart & (rng.random(n) < expit(s_buy + mood))
+def simulate_target(config: TargetConfig | None = None) -> Shop:
+    """Simulate the target domain: a new market selling the source shop's items.
 
-    # post-purchase labels
-    sat_mean = 1.0 * q + 0.4 * aff_buy - 0.5 * delta
-    satisfaction = sat_mean + _normal(rng, n, SATISFACTION_NOISE)
-    rating = (1 + np.searchsorted(RATING_CUTS, satisfaction)).astype(float)
-    sentiment = (satisfaction + _normal(rng, n, SENTIMENT_NOISE) > SENTIMENT_CUT).astype(float)
-    rating[~purchase] = np.nan
-    sentiment[~purchase] = np.nan
-    cuts = np.array((-np.inf,) + RATING_CUTS + (np.inf,))
-    cdf = ndtr((cuts[None, :] - sat_mean[:, None]) / SATISFACTION_NOISE)
-    expected_rating = (np.diff(cdf, axis=1) * np.arange(1, 6)).sum(axis=1)
-    p_pos = ndtr((sat_mean - SENTIMENT_CUT) / math.hypot(SATISFACTION_NOISE, SENTIMENT_NOISE))
+    The source's entities are redrawn from ``config.source`` (its seed), the target's users,
+    latent item parts, impressions and labels come from a generator seeded by ``config.seed``:
+    the source shop (``simulate_shop(config.source)``) is unchanged by this function.
 
-    # dwell time after a click
-    log_dwell_mean = 3.2 + 0.35 * aff_click + 0.3 * q + 0.25 * (device == 1)
-    dwell = np.round(np.exp(log_dwell_mean + _normal(rng, n, DWELL_NOISE)), 1)
-    dwell[~click] = np.nan
+    Args:
+        config: the knobs; ``TargetConfig()`` (the course's target, whose source is the course
+            dataset) when omitted.
 
-    # next search category
-    next_logits = 1.2 * taste[user_id] @ cat_centre.T
-    next_logits[np.arange(n), category[item_id]] += 1.0
-    next_logp = log_softmax(next_logits, axis=1)
-    gumbel = -np.log(-np.log(rng.random((n, n_cat))))
-    next_category = np.argmax(next_logp + gumbel, axis=1)
-
-    users = pd.DataFrame({
-        "user_id": np.arange(nu),
-        "segment": pd.Categorical.from_codes(segment, SEGMENTS),
-        "city_tier": city_tier,
-        "age": age,
-    })
-    items = pd.DataFrame({
-        "item_id": np.arange(ni),
-        "category": pd.Categorical.from_codes(category, CATEGORIES[:n_cat]),
-        "brand": brand,
-        "brand_tier": tier,
-        "price": price,
-        "is_new": is_new.astype(int),
-    })
-    impressions = pd.DataFrame({
-        "impression_id": np.arange(n),
-        "day": day,
-        "hour": hour,
-        "user_id": user_id,
-        "item_id": item_id,
-        "device": pd.Categorical.from_codes(device, DEVICES),
-        "position": position,
-        "promotion": promotion.astype(int),
-        "click": click.astype(int),
-        "add_to_cart": cart.astype(int),
-        "purchase": purchase.astype(int),
-        "rating": rating,
-        "sentiment": sentiment,
-        "dwell_seconds": dwell,
-        "next_category": pd.Categorical.from_codes(next_category, CATEGORIES[:n_cat]),
-    })
-    oracle = pd.DataFrame({
-        "impression_id": np.arange(n),
-        "p_click": p_click,
-        "p_add_to_cart": p_cart,
-        "p_purchase": p_buy,
-        "expected_rating": expected_rating,
-        "p_positive_sentiment": p_pos,
-        "expected_log_dwell": log_dwell_mean,
-        "p_next_category_true": np.exp(next_logp[np.arange(n), next_category]),
-        "next_category_argmax": pd.Categorical.from_codes(next_logp.argmax(axis=1), CATEGORIES[:n_cat]),
-    })
-    return Shop(users, items, impressions, oracle, config)
+    Returns:
+        A ``Shop`` whose ``config`` is ``config``. Users are numbered ``config.source.n_users`` …
+        (after the source's users), impressions ``config.source.n_impressions`` … (after the
+        source's), sorted by (day, hour); items are the source's (same ids, categories, brands,
+        tiers, novelty) with prices × ``price_level``. The oracle adds ``p_purchase_as_source``.
+    """
+    config = TargetConfig() if config is None else config
+    if not isinstance(config, TargetConfig):
+        raise ValueError(f"config must be a TargetConfig, got {type(config).__name__}")
+    src_config = config.source
+    src = _draw_source_world(src_config, np.random.default_rng(src_config.seed))
+    rng = np.random.default_rng(config.seed)
+    world = _target_world(config, src, rng)
+    imp = _draw_impressions(rng, config.n_impressions, src_config.n_days, world.activity, world.popularity)
+    labels, oracle, b3 = _simulate_labels(rng, world, imp, src_config.task_correlation,
+                                          config.purchase_rate, config.noise)
+    # the target's purchase probability had its shoppers valued items as the source's do (ρ_T = 1)
+    as_source = replace(world, cat_centre=src.cat_centre, quality=src.quality, appeal=src.appeal,
+                        item_vec=src.item_vec)
+    s = _scores(as_source, imp, src_config.task_correlation)
+    oracle["p_purchase_as_source"] = _funnel_probabilities(s["click"], s["cart"], s["buy_base"] + b3, config.noise)[2]
+    return _build_shop(world, imp, labels, oracle, config, user_offset=src_config.n_users,
+                       impression_offset=src_config.n_impressions)
 
 
 def _hour_profile() -> np.ndarray:
@@ -434,9 +737,15 @@ _ORACLE_DIGITS = 6
 def save_shop(shop: Shop, directory: str | Path = DATA_DIR) -> list[Path]:
     """Write the shop to ``directory`` as CSV (gzip with a fixed timestamp, so bytes repeat).
 
+    Works for a source shop and for a target domain (whose ``config.json`` nests the source's
+    knobs under ``"source"``). A ``combine_domains`` shop is not saved: save its two parts.
+
     Returns:
         The paths written.
     """
+    if "domain" in shop.impressions.columns:
+        raise ValueError("shop is a combine_domains shop: save the source and the target separately "
+                         "and combine them again after loading")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -466,12 +775,16 @@ _REQUIRED = {
                "p_positive_sentiment", "expected_log_dwell", "p_next_category_true",
                "next_category_argmax"],
 }
+_REQUIRED_TARGET_ORACLE = _REQUIRED["oracle"] + ["p_purchase_as_source"]
 _MAY_BE_MISSING = {"rating", "sentiment", "dwell_seconds"}
 _REGENERATE = "regenerate it with `make data` (or `python -m mtl_lessons.data`)"
 
 
 def load_shop(directory: str | Path = DATA_DIR) -> Shop:
-    """Load the committed course dataset (or one written by ``save_shop``).
+    """Load the committed course dataset (or one written by ``save_shop``, source or target).
+
+    A ``config.json`` with a ``"source"`` entry is a target domain (``TargetConfig``);
+    ``load_target()`` loads the committed one.
 
     Raises:
         FileNotFoundError: a file is missing (the message names it and how to regenerate it).
@@ -482,13 +795,20 @@ def load_shop(directory: str | Path = DATA_DIR) -> Shop:
     if not config_path.is_file():
         raise FileNotFoundError(f"dataset file {CONFIG_FILE} is missing in {directory.name}/: {_REGENERATE}")
     try:
-        config = ShopConfig(**json.loads(config_path.read_text()))
+        raw = json.loads(config_path.read_text())
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+        config = TargetConfig(**raw) if "source" in raw else ShopConfig(**raw)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"dataset file {CONFIG_FILE} is corrupt ({exc}): {_REGENERATE}") from exc
+    target = isinstance(config, TargetConfig)
+    n_cat = _n_categories(config)
     categories = {"segment": SEGMENTS, "device": DEVICES,
-                  "category": CATEGORIES[: config.n_categories],
-                  "next_category": CATEGORIES[: config.n_categories],
-                  "next_category_argmax": CATEGORIES[: config.n_categories]}
+                  "category": CATEGORIES[:n_cat],
+                  "next_category": CATEGORIES[:n_cat],
+                  "next_category_argmax": CATEGORIES[:n_cat]}
+    required = dict(_REQUIRED, oracle=_REQUIRED_TARGET_ORACLE) if target else _REQUIRED
+    n_items = config.source.n_items if target else config.n_items
     tables = {}
     for name, filename in FILES.items():
         path = directory / filename
@@ -498,11 +818,11 @@ def load_shop(directory: str | Path = DATA_DIR) -> Shop:
             table = pd.read_csv(path)
         except (OSError, EOFError, ValueError, UnicodeDecodeError, zlib.error, pd.errors.ParserError) as exc:
             raise ValueError(f"dataset file {filename} is corrupt ({type(exc).__name__}: {exc}): {_REGENERATE}") from exc
-        missing = [c for c in _REQUIRED[name] if c not in table.columns]
+        missing = [c for c in required[name] if c not in table.columns]
         if missing:
             raise ValueError(f"dataset file {filename} lacks columns {missing}: {_REGENERATE}")
-        expected_rows = {"users": config.n_users, "items": config.n_items}.get(name, config.n_impressions)
-        complete = [c for c in _REQUIRED[name] if c not in _MAY_BE_MISSING]
+        expected_rows = {"users": config.n_users, "items": n_items}.get(name, config.n_impressions)
+        complete = [c for c in required[name] if c not in _MAY_BE_MISSING]
         if len(table) != expected_rows or table[complete].isna().any().any():
             raise ValueError(f"dataset file {filename} is incomplete ({len(table)} rows, {expected_rows} expected, "
                              f"or empty cells): {_REGENERATE}")
@@ -517,13 +837,79 @@ def load_shop(directory: str | Path = DATA_DIR) -> Shop:
     return Shop(**tables, config=config)
 
 
+def load_target(directory: str | Path = TARGET_DIR) -> Shop:
+    """Load the committed target domain (``datasets/target/``, or one written by ``save_shop``).
+
+    Raises:
+        FileNotFoundError, ValueError: as ``load_shop``; ValueError also if ``directory`` holds a
+            source shop rather than a target domain.
+    """
+    shop = load_shop(directory)
+    if not isinstance(shop.config, TargetConfig):
+        raise ValueError(f"{Path(directory).name}/ holds a source shop, not a target domain "
+                         f"(its {CONFIG_FILE} has no 'source' entry): use load_shop, or {_REGENERATE}")
+    return shop
+
+
+def combine_domains(source: Shop, target: Shop) -> Shop:
+    """One shop holding the source's and the target's users, items and impressions.
+
+    Encode both domains with one ``FeatureEncoder(combined)`` (same ids and cardinalities), so a
+    model pretrained on source rows can be fine-tuned on target rows, or trained on both.
+
+    Args:
+        source: the source shop (``load_shop()`` or ``simulate_shop(target.config.source)``).
+        target: its target domain (``load_target()`` or ``simulate_target(config)``).
+
+    Returns:
+        A ``Shop`` (not for ``save_shop``) with ``config = target.config`` and
+        ``users``: both domains' users (ids are disjoint: the target's follow the source's);
+        ``items``: one row per item and domain, with a ``domain`` column (prices differ);
+        ``impressions``: both logs with a ``domain`` column (``"source"`` / ``"target"``),
+        stably sorted by (day, hour); ``oracle``: both oracles in the same order
+        (``p_purchase_as_source`` is NaN on source rows). ``join_features`` joins each row to its
+        own domain's prices; ``chronological_split`` cuts both domains on the same days.
+
+    Raises:
+        ValueError: ``source`` or ``target`` is not of the right kind, or ``target`` was not
+            simulated from ``source``'s knobs.
+    """
+    for name, shop, kind in (("source", source, ShopConfig), ("target", target, TargetConfig)):
+        if not isinstance(shop, Shop) or not isinstance(shop.config, kind):
+            got = type(shop.config).__name__ if isinstance(shop, Shop) else type(shop).__name__
+            raise ValueError(f"{name} must be a Shop made with a {kind.__name__} (simulate_shop / load_shop "
+                             f"for the source, simulate_target / load_target for the target), got {got}")
+    if target.config.source != source.config:
+        raise ValueError("target was not simulated from this source: target.config.source differs from "
+                         "source.config")
+    if set(source.users["user_id"]) & set(target.users["user_id"]):
+        raise ValueError("source and target share user ids")
+    domain = pd.CategoricalDtype(DOMAINS)
+    users = pd.concat([source.users, target.users], ignore_index=True)
+    items = pd.concat([source.items.assign(domain=pd.Series("source", index=source.items.index, dtype=domain)),
+                       target.items.assign(domain=pd.Series("target", index=target.items.index, dtype=domain))],
+                      ignore_index=True)
+    impressions = pd.concat(
+        [im.assign(domain=pd.Series(name, index=im.index, dtype=domain))
+         for name, im in (("source", source.impressions), ("target", target.impressions))],
+        ignore_index=True)
+    impressions.insert(1, "domain", impressions.pop("domain"))
+    impressions = impressions.sort_values(["day", "hour"], kind="stable").reset_index(drop=True)
+    oracle = (pd.concat([source.oracle, target.oracle], ignore_index=True)
+              .set_index("impression_id").loc[impressions["impression_id"].to_numpy()].reset_index())
+    return Shop(users, items, impressions, oracle, target.config)
+
+
 def join_features(shop: Shop) -> pd.DataFrame:
     """Impressions joined with their user's and item's attributes (one row per impression).
 
+    In a ``combine_domains`` shop each row gets its own domain's item attributes (prices).
     The oracle is not joined: it is never a feature.
     """
     table = shop.impressions.merge(shop.users, on="user_id", how="left", validate="many_to_one")
-    table = table.merge(shop.items, on="item_id", how="left", validate="many_to_one")
+    combined = "domain" in shop.impressions.columns and "domain" in shop.items.columns
+    table = table.merge(shop.items, on=["item_id", "domain"] if combined else "item_id", how="left",
+                        validate="many_to_one")
     return table
 
 
@@ -696,14 +1082,21 @@ class FeatureEncoder:
 
     ``fit`` learns the numeric means and standard deviations from the training split only, and
     the cardinalities of the categorical features from the shop's entity tables (so a user first
-    seen in the test period still has a valid id).
+    seen in the test period still has a valid id). ``user_id`` and ``item_id`` have
+    ``max id + 1`` ids: for a target domain (whose user ids follow the source's) and for a
+    ``combine_domains`` shop that is the source's and the target's users together, so one
+    encoder, and one embedding table, serves both domains.
+
+    ``log_price_to_category`` compares a price with its category's median price *in the row's
+    own market*: an encoder of a ``combine_domains`` shop keeps one median per domain and
+    category, and needs the ``domain`` column in the tables it encodes.
     """
 
     def __init__(self, shop: Shop):
         n_cat = len(shop.items["category"].cat.categories)
         self.cardinalities: dict[str, int] = {
-            "user_id": len(shop.users),
-            "item_id": len(shop.items),
+            "user_id": int(shop.users["user_id"].max()) + 1,
+            "item_id": int(shop.items["item_id"].max()) + 1,
             "category": n_cat,
             "brand": int(shop.items["brand"].max()) + 1,
             "segment": len(SEGMENTS),
@@ -713,12 +1106,23 @@ class FeatureEncoder:
             "position": N_POSITIONS,
         }
         self.n_classes = {"next_category": n_cat}
-        self._median_price = shop.items.groupby("category", observed=False)["price"].median()
+        self._by_domain = "domain" in shop.items.columns
+        keys = ["domain", "category"] if self._by_domain else "category"
+        self._median_price = shop.items.groupby(keys, observed=True)["price"].median()
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
 
     def _numeric(self, table: pd.DataFrame) -> np.ndarray:
-        median = self._median_price.reindex(table["category"]).to_numpy()
+        if self._by_domain:
+            if "domain" not in table.columns:
+                raise ValueError("table lacks the 'domain' column: this encoder was built from a combine_domains "
+                                 "shop, so encode rows of join_features(combined shop)")
+            keys = pd.MultiIndex.from_arrays([table["domain"].astype(str), table["category"].astype(str)])
+            median = self._median_price.rename(index=str).reindex(keys).to_numpy()
+        else:
+            median = self._median_price.reindex(table["category"]).to_numpy()
+        if np.isnan(median).any():
+            raise ValueError("table has categories (or domains) without items in the encoder's shop")
         columns = {
             "log_price": np.log(table["price"].to_numpy()),
             "log_price_to_category": np.log(table["price"].to_numpy() / median),
@@ -763,7 +1167,11 @@ class FeatureEncoder:
 
 # --------------------------------------------------------------------------- data card figures
 CARD_FILE = "DATA_CARD.md"
-_CARD_START, _CARD_END = "<!-- measured:start -->", "<!-- measured:end -->"
+_CARD_MARKERS = {
+    "source": ("<!-- measured:start -->", "<!-- measured:end -->"),
+    "target": ("<!-- measured-target:start -->", "<!-- measured-target:end -->"),
+}
+_CARD_START, _CARD_END = _CARD_MARKERS["source"]
 
 
 def price_sensitivity(shop: Shop, by: str = "segment") -> pd.Series:
@@ -776,7 +1184,8 @@ def price_sensitivity(shop: Shop, by: str = "segment") -> pd.Series:
     if by not in shop.users.columns or by == "user_id":
         raise ValueError(f"by must be one of {[c for c in shop.users.columns if c != 'user_id']}, got {by!r}")
     table = join_features(shop)
-    cheap = table["price"] < table.groupby("category", observed=True)["price"].transform("median")
+    market = ["domain", "category"] if "domain" in table.columns else "category"  # each market's own median
+    cheap = table["price"] < table.groupby(market, observed=True)["price"].transform("median")
     rates = table.groupby([table[by], cheap], observed=True)["purchase"].mean().unstack()
     return (rates[True] / rates[False]).rename("cheap / expensive").sort_values(ascending=False)
 
@@ -784,9 +1193,14 @@ def price_sensitivity(shop: Shop, by: str = "segment") -> pd.Series:
 def measure(shop: Shop) -> pd.DataFrame:
     """The realism figures of the data card, measured on ``shop`` (never typed by hand).
 
+    For a target domain (``simulate_target`` / ``load_target``) the table adds its knobs, its
+    user mix, its purchases per split and how well the source's valuation ranks its purchases.
+
     Returns:
         A table with columns ``figure`` and ``value`` (formatted text).
     """
+    if "domain" in shop.impressions.columns:
+        raise ValueError("shop is a combine_domains shop: measure the source and the target separately")
     from sklearn.metrics import roc_auc_score
 
     im = shop.impressions
@@ -801,7 +1215,8 @@ def measure(shop: Shop) -> pd.DataFrame:
     ratings = im.loc[bought, "rating"].value_counts(normalize=True).sort_index()
     rows = [
         ("impressions / users / items / categories / days",
-         f"{len(im):,} / {len(shop.users):,} / {len(shop.items):,} / {shop.config.n_categories} / {shop.config.n_days}"),
+         f"{len(im):,} / {len(shop.users):,} / {len(shop.items):,} / {_n_categories(shop.config)} / "
+         f"{_n_days(shop.config)}"),
         ("click-through rate", f"{clicks / len(im):.2%}"),
         ("add-to-cart given click", f"{carts / clicks:.2%}"),
         ("purchase given add-to-cart", f"{buys / carts:.2%}"),
@@ -822,6 +1237,22 @@ def measure(shop: Shop) -> pd.DataFrame:
     for task in ("click", "add_to_cart", "purchase"):
         auc = roc_auc_score(split.test[task], test_oracle[TASKS[task].oracle])
         rows.append((f"oracle AUC on the test split: {task}", f"{auc:.3f}"))
+    if isinstance(shop.config, TargetConfig):
+        c = shop.config
+        mix = shop.users["segment"].value_counts(normalize=True).reindex(list(SEGMENTS))
+        tiers = shop.users["city_tier"].value_counts(normalize=True).sort_index()
+        as_source = roc_auc_score(split.test["purchase"], test_oracle["p_purchase_as_source"])
+        rows += [
+            ("knobs: relatedness ρ_T / price level / seed",
+             f"{c.relatedness:g} / {c.price_level:g}× the source's prices / {c.seed}"),
+            ("user mix (share of users)", ", ".join(f"{seg} {share:.0%}" for seg, share in mix.items())),
+            ("city tiers 1 / 2 / 3 (share of users)", " / ".join(f"{share:.0%}" for share in tiers.to_numpy())),
+            ("user ids / impression ids", f"{shop.users['user_id'].min():,} … {shop.users['user_id'].max():,} / "
+                                          f"{im['impression_id'].min():,} … {im['impression_id'].max():,}"),
+            ("purchases in train / valid / test",
+             " / ".join(f"{int(part['purchase'].sum()):,}" for part in (split.train, split.valid, split.test))),
+            ("AUC on the test split of p_purchase_as_source (the source's valuation)", f"{as_source:.3f}"),
+        ]
     return pd.DataFrame(rows, columns=["figure", "value"])
 
 
@@ -832,35 +1263,53 @@ def card_figures_markdown(shop: Shop) -> str:
     return "\n".join(lines)
 
 
+def _card_markers(domain: str) -> tuple[str, str]:
+    if domain not in _CARD_MARKERS:
+        raise ValueError(f"domain must be one of {list(_CARD_MARKERS)}, got {domain!r}")
+    return _CARD_MARKERS[domain]
+
+
 def update_card(shop: Shop, card: str | Path) -> None:
-    """Replace the measured block of the data card (between its markers) with fresh figures."""
+    """Replace the measured block of the data card (between its markers) with fresh figures.
+
+    A source shop fills the ``measured`` block, a target domain the ``measured-target`` block.
+    """
+    start, end = _card_markers("target" if isinstance(shop.config, TargetConfig) else "source")
     card = Path(card)
     text = card.read_text(encoding="utf-8")
-    if _CARD_START not in text or _CARD_END not in text:
-        raise ValueError(f"{card.name} lacks the markers {_CARD_START} … {_CARD_END}")
-    head, rest = text.split(_CARD_START, 1)
-    _, tail = rest.split(_CARD_END, 1)
-    card.write_text(f"{head}{_CARD_START}\n{card_figures_markdown(shop)}\n{_CARD_END}{tail}", encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{card.name} lacks the markers {start} … {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    card.write_text(f"{head}{start}\n{card_figures_markdown(shop)}\n{end}{tail}", encoding="utf-8")
 
 
-def card_block(card: str | Path) -> str:
-    """The measured block currently written in the data card (without markers)."""
+def card_block(card: str | Path, domain: str = "source") -> str:
+    """The measured block of ``domain`` (``"source"`` or ``"target"``) written in the data card (without markers)."""
+    start, end = _card_markers(domain)
     text = Path(card).read_text(encoding="utf-8")
-    return text.split(_CARD_START, 1)[1].split(_CARD_END, 1)[0].strip()
+    if start not in text or end not in text:
+        raise ValueError(f"{Path(card).name} lacks the markers {start} … {end}")
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
 
 
 # --------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset and its card's figures."""
-    parser = argparse.ArgumentParser(description="Regenerate the simulated shop dataset.")
+    """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset (in DIR), its
+    target domain (in DIR/target) and the data card's figures."""
+    parser = argparse.ArgumentParser(description="Regenerate the simulated shop dataset and its target domain.")
     parser.add_argument("--out", default=str(DATA_DIR), help="directory to write (default: datasets/)")
     args = parser.parse_args(argv)
+    out = Path(args.out)
     shop = simulate_shop()
-    for path in save_shop(shop, args.out):
-        print(f"wrote {path.name} ({path.stat().st_size / 1e6:.2f} MB)")
-    card = Path(args.out) / CARD_FILE
+    target = simulate_target(TargetConfig(source=shop.config))
+    card = out / CARD_FILE
+    for part, directory in ((shop, out), (target, out / TARGET_DIR.name)):
+        for path in save_shop(part, directory):
+            print(f"wrote {path.relative_to(out)} ({path.stat().st_size / 1e6:.2f} MB)")
+        if card.is_file():
+            update_card(part, card)
     if card.is_file():
-        update_card(shop, card)
         print(f"updated the measured figures in {card.name}")
 
 
