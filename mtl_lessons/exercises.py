@@ -17,7 +17,9 @@ from .mtl_core import embedding_dims
 
 __all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_sensitive_tier",
            "lesson02_popularity_auc", "lesson02_lr_parameters", "lesson03_parameters_saved",
-           "lesson03_sparse_loss", "LESSON04_TOWERS", "lesson04_coupling_penalty", "lesson04_coupling_gradient"]
+           "lesson03_sparse_loss", "LESSON04_TOWERS", "lesson04_coupling_penalty", "lesson04_coupling_gradient",
+           "LESSON05_UNCERTAINTY", "lesson05_uncertainty_objective", "LESSON05_LOSS_HISTORY", "lesson05_dwa_weights",
+           "lesson06_head_parameters", "lesson06_target_purchases"]
 
 
 def _not_started(answer) -> bool:
@@ -163,3 +165,56 @@ def lesson04_coupling_gradient(answer) -> None:
         print("Exercise 2: not yet — the derivative of x² is 2x: did you forget the factor 2?")
     else:
         print("Exercise 2: not yet — differentiate λ Σ (W_click − W_purchase)² entry by entry.")
+
+
+LESSON05_UNCERTAINTY = {"losses": {"purchase": 0.05, "rating": 0.8}, "log_variances": {"purchase": -2.0, "rating": 0.5}}
+"""Exercise 05.1: two task losses and their log-variances s = log σ²."""
+LESSON05_LOSS_HISTORY = [{"purchase": 0.060, "rating": 0.95}, {"purchase": 0.045, "rating": 0.90}]
+"""Exercise 05.2: two epochs of average training losses, oldest first."""
+
+
+def lesson05_uncertainty_objective(answer) -> None:
+    """Exercise 05.1: Kendall et al.'s objective for :data:`LESSON05_UNCERTAINTY`."""
+    from .weighting import uncertainty_objective
+
+    expected = uncertainty_objective(**LESSON05_UNCERTAINTY)
+    feedback("Exercise 1", answer, expected,
+             hint="purchase is a classification task: e^{-s}·L + s/2; rating is a regression task: "
+                  "½·e^{-s}·L + s/2. Did you use the ½ for rating only?")
+
+
+def lesson05_dwa_weights(answer) -> None:
+    """Exercise 05.2: DWA's weights (T = 2) after :data:`LESSON05_LOSS_HISTORY`, as a dict task → weight."""
+    from .weighting import dwa_weights
+
+    if _not_started(answer):
+        feedback("Exercise 2", answer, None)
+        return
+    expected = dwa_weights(LESSON05_LOSS_HISTORY, temperature=2.0)
+    if not isinstance(answer, dict) or set(answer) != set(expected):
+        print(f"Exercise 2: expected a dict with the keys {sorted(expected)}, got {answer!r}.")
+        return
+    try:
+        close = all(math.isclose(float(answer[t]), expected[t], rel_tol=1e-3) for t in expected)
+    except (TypeError, ValueError):
+        print("Exercise 2: expected numbers as the dict's values.")
+        return
+    if close:
+        print("Exercise 2: correct ✓")
+    else:
+        print("Exercise 2: not yet — r_k = L_k(last) / L_k(before last); λ_k = K·exp(r_k/T) / Σ_i exp(r_i/T), K = 2, T = 2.")
+
+
+def lesson06_head_parameters(answer, bottom: tuple[int, ...] = (128, 64)) -> None:
+    """Exercise 06.1: trainable parameters of a binary head on a frozen extractor with ``bottom``."""
+    expected = bottom[-1] + 1
+    feedback("Exercise 1", answer, expected,
+             hint="Only the head trains: one weight per unit of the last shared layer, plus one bias.")
+
+
+def lesson06_target_purchases(answer, target: D.Shop) -> None:
+    """Exercise 06.2: purchases in the target market's training split (days before the last 9)."""
+    split = D.chronological_split(D.join_features(target))
+    expected = int(split.train["purchase"].sum())
+    feedback("Exercise 2", answer, expected, rel_tol=0.0,
+             hint="Split the target's joined table with data.chronological_split and count train purchases.")

@@ -37,14 +37,23 @@ Optimiser: ``keras.optimizers.Adam`` (ε = 1e-7) with decoupled weight decay (Ke
 multiplies each variable by ``1 − lr · wd`` before the step, as ``torch.optim.AdamW`` does), applied
 to the variables that receive a gradient; the embedding tables are excluded from the optimiser's
 decay and shrunk by the loop at their own rate (``embedding_weight_decay``).
+
+Saving weights
+--------------
+:func:`save_weights` writes a ``.weights.h5`` file in this course's layout (one float32 dataset
+per framework-neutral name of :func:`export_weights`, not Keras' own layout, see there);
+:func:`load_weights` checks it against the model layer by layer and can load only some layers
+(``layers=("features", "bottom")``: a pretrained feature extractor for transfer learning).
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -71,6 +80,7 @@ from .mtl_core import (  # noqa: E402
     label_matrices,
     model_tasks,
     output_size,
+    pick_weights,
     plan_training,
     resolve_n_classes,
     resolve_tasks,
@@ -96,6 +106,8 @@ __all__ = [
     "predict",
     "export_weights",
     "import_weights",
+    "save_weights",
+    "load_weights",
 ]
 
 EMBEDDING_INIT_RANGE = 0.05
@@ -661,3 +673,86 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
         else:
             layer.kernel.assign(np.asarray(weights[f"{name}.kernel"], np.float32))
             layer.bias.assign(np.asarray(weights[f"{name}.bias"], np.float32))
+
+
+WEIGHTS_SUFFIX = ".weights.h5"
+"""The suffix Keras 3 requires of weights files, required here too."""
+
+_WEIGHTS_FORMAT = "mtl_lessons.neutral_weights.v1"  # the "format" attribute of a save_weights file
+
+
+def _check_weights_path(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.name.endswith(WEIGHTS_SUFFIX) or path.name == WEIGHTS_SUFFIX:
+        raise ValueError(f"path must end in {WEIGHTS_SUFFIX!r} (Keras 3's suffix for weights files), got '{path}'")
+    return path
+
+
+def save_weights(model: MultiTaskNet, path: str | Path) -> Path:
+    """Write the model's weights to ``path`` (suffix ``.weights.h5``) in this course's layout; returns the Path.
+
+    The file is HDF5 with one float32 dataset per name of :func:`export_weights`
+    (``features.user_id`` (ids × size), ``bottom.0.kernel`` (in × out), ``bottom.0.bias``, ...,
+    ``heads.<task>.kernel/bias``) and the attribute ``format``: plain arrays, nothing pickled,
+    readable with h5py. Why not ``model.save_weights``? Keras' own layout files layers under
+    generated names and positions (``heads/dense_1``, ``layers/sequential_2``), so the weights
+    of a model with another task set would land in the wrong head without an error, and no
+    error could name the layer. Read the file with :func:`load_weights`, not ``model.load_weights``.
+
+    Raises:
+        ValueError: ``path`` does not end in ``.weights.h5``.
+    """
+    path = _check_weights_path(path)
+    weights = export_weights(_check_model(model))
+    with h5py.File(path, "w") as file:
+        file.attrs["format"] = _WEIGHTS_FORMAT
+        for name, value in weights.items():
+            file.create_dataset(name, data=np.asarray(value, np.float32))
+    return path
+
+
+def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterable[str] | None = None) -> None:
+    """Load weights written by :func:`save_weights` into ``model``, after checking they fit.
+
+    The file's datasets are compared with the model under the framework-neutral names of
+    :func:`export_weights` (``features.<feature>``, ``bottom.<i>``, ``towers.<task>.<i>``,
+    ``heads.<task>``; kernels (in, out)) before anything is assigned; nothing is skipped,
+    truncated or padded. HDF5 datasets are plain arrays: reading one runs no code.
+
+    Args:
+        model: the model to fill.
+        path: a ``.weights.h5`` file written by :func:`save_weights`.
+        layers: layer-name prefixes to load, e.g. ``("features", "bottom")`` to reuse a pretrained
+            feature extractor in a model with other tasks; the other layers keep their values.
+            None: every layer (the file and the model must have the same layers).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: ``path`` does not end in ``.weights.h5``; the file is not HDF5 or was not
+            written by :func:`save_weights` (e.g. by ``model.save_weights``); a prefix in
+            ``layers`` matches nothing in the file; the (selected) layers of the file and the
+            model differ; or a layer's shape differs (the message names the layer and both shapes).
+    """
+    model = _check_model(model)
+    path = _check_weights_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"load_weights: no weights file at '{path}'")
+    try:
+        file = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"load_weights: '{path}' is not an HDF5 file") from err
+    found: dict[str, np.ndarray] = {}
+
+    def read(name: str, item: h5py.Group | h5py.Dataset) -> None:
+        if isinstance(item, h5py.Dataset):
+            found[name] = np.asarray(item[()])
+
+    with file:
+        if file.attrs.get("format") != _WEIGHTS_FORMAT:
+            raise ValueError(f"load_weights: '{path}' was not written by keras_mtl.save_weights (a file of "
+                             f"model.save_weights has Keras' own layout: use model.load_weights on the same "
+                             f"architecture)")
+        file.visititems(read)
+    merged = export_weights(model)
+    merged.update(pick_weights(merged, found, path, layers))
+    import_weights(model, merged)

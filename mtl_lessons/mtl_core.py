@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,8 @@ __all__ = [
     "combine_losses",
     "SOFT_SHARING_PENALTIES",
     "check_soft_sharing",
+    "layer_of",
+    "pick_weights",
     "validation_score",
     "EarlyStopping",
     "history_frame",
@@ -448,6 +451,55 @@ def check_soft_sharing(tower: Sequence[int], coupling: float, penalty: str) -> t
     if penalty not in SOFT_SHARING_PENALTIES:
         raise ValueError(f"penalty must be one of {SOFT_SHARING_PENALTIES}, got {penalty!r}")
     return float(coupling), penalty
+
+
+# --------------------------------------------------------------------------- loading weights
+def layer_of(name: str) -> str:
+    """The layer of a framework-neutral weight name: ``bottom.0.kernel`` → ``bottom.0``; ``features.x`` → itself."""
+    return name if name.startswith("features.") else name.rsplit(".", 1)[0]
+
+
+def pick_weights(expected: Mapping[str, np.ndarray], found: Mapping[str, np.ndarray], path: Path,
+                  layers: str | Iterable[str] | None) -> dict[str, np.ndarray]:
+    """The entries of ``found`` (a file, neutral names) to load into a model whose weights are ``expected``.
+
+    Raises a ValueError naming the layers when ``layers`` or the file does not fit the model.
+    """
+    prefixes: tuple[str, ...] = ()
+    if layers is not None:
+        prefixes = (layers,) if isinstance(layers, str) else tuple(layers)
+        if not prefixes or not all(isinstance(p, str) and p for p in prefixes):
+            raise ValueError(f"layers must be None or layer-name prefixes such as ('features', 'bottom'), "
+                             f"got {layers!r}")
+
+    def chosen(name: str) -> bool:
+        return not prefixes or any(name == p or name.startswith(p + ".") for p in prefixes)
+
+    unmatched = [p for p in prefixes if not any(name == p or name.startswith(p + ".") for name in found)]
+    if unmatched:
+        raise ValueError(f"load_weights: layers {unmatched} match nothing in '{path}', "
+                         f"which holds the layers {sorted({layer_of(n) for n in found})}")
+    wanted, given = {n for n in expected if chosen(n)}, {n for n in found if chosen(n)}
+    missing, extra = sorted({layer_of(n) for n in wanted - given}), sorted({layer_of(n) for n in given - wanted})
+    if missing or extra:
+        hint = "" if prefixes else ("; to load only some layers (e.g. a pretrained feature extractor) "
+                                    "pass layers=('features', 'bottom')")
+        parts = ([f"the model's layers {missing} are not in the file"] if missing else []) + (
+            [f"the file's layers {extra} are not in the model"] if extra else [])
+        raise ValueError(f"load_weights: '{path}' does not fit the model: {' and '.join(parts)}{hint}")
+    problems = []
+    for name in (n for n in expected if n in wanted):
+        part = "embedding table" if name.startswith("features.") else name.rsplit(".", 1)[1]
+        value = np.asarray(found[name])
+        if value.shape != expected[name].shape:
+            problems.append(f"layer '{layer_of(name)}' {part} has shape {value.shape} in '{path}', "
+                            f"the model needs {expected[name].shape}")
+        elif not np.issubdtype(value.dtype, np.floating):
+            problems.append(f"layer '{layer_of(name)}' {part} has dtype {value.dtype} in '{path}', "
+                            f"the model needs floating point")
+    if problems:
+        raise ValueError("load_weights: " + "; ".join(problems))
+    return {name: np.asarray(found[name]) for name in wanted}
 
 
 # --------------------------------------------------------------------------- validation and history

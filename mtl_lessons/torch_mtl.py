@@ -34,12 +34,23 @@ one Adam step (decoupled weight decay, i.e. ``torch.optim.AdamW``, with its own 
 embedding tables; ε = 1e-7 as in Keras). After
 each epoch it scores the validation split with ``metrics.task_metrics``, and at the end it
 restores the weights of the best epoch.
+
+Saving weights
+--------------
+:func:`save_weights` writes ``model.state_dict()`` with ``torch.save`` (suffix ``.pt``);
+:func:`load_weights` reads it back with ``torch.load(..., weights_only=True)`` (tensors only, no
+arbitrary unpickling), checks it against the model under the framework-neutral layer names of
+:func:`export_weights` and can load only some layers (``layers=("features", "bottom")``: a
+pretrained feature extractor for transfer learning).
 """
 from __future__ import annotations
 
 import contextlib
+import pickle
+import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,6 +71,7 @@ from .mtl_core import (
     label_matrices,
     model_tasks,
     output_size,
+    pick_weights,
     plan_training,
     resolve_n_classes,
     resolve_tasks,
@@ -82,6 +94,8 @@ __all__ = [
     "predict",
     "export_weights",
     "import_weights",
+    "save_weights",
+    "load_weights",
 ]
 
 EMBEDDING_INIT_RANGE = 0.05
@@ -636,3 +650,86 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
             else:
                 layer.weight.copy_(torch.as_tensor(np.asarray(weights[f"{name}.kernel"], np.float32).T))
                 layer.bias.copy_(torch.as_tensor(np.asarray(weights[f"{name}.bias"], np.float32)))
+
+
+def save_weights(model: MultiTaskNet, path: str | Path) -> Path:
+    """Write ``model.state_dict()`` (a dict of tensors) to ``path`` with ``torch.save``; returns the Path.
+
+    The suffix ``.pt`` is recommended. Read the file with :func:`load_weights` (or, for the same
+    architecture, ``model.load_state_dict(torch.load(path, weights_only=True))``).
+    """
+    path = Path(path)
+    torch.save(_check_model(model).state_dict(), path)
+    return path
+
+
+def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterable[str] | None = None) -> None:
+    """Load weights written by :func:`save_weights` into ``model``, after checking they fit.
+
+    The file is read with ``torch.load(path, weights_only=True)``: tensors and plain containers
+    only, never arbitrary pickled objects. Its entries are compared with the model under the
+    framework-neutral names of :func:`export_weights` (``features.<feature>``, ``bottom.<i>``,
+    ``towers.<task>.<i>``, ``heads.<task>``; kernels in (in, out) layout) before anything is
+    assigned; nothing is skipped, truncated or padded.
+
+    Args:
+        model: the model to fill.
+        path: a file written by :func:`save_weights`.
+        layers: layer-name prefixes to load, e.g. ``("features", "bottom")`` to reuse a pretrained
+            feature extractor in a model with other tasks; the other layers keep their values.
+            None: every layer (the file and the model must have the same layers).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a state dict of a model of this module; a prefix in ``layers``
+            matches nothing in the file; the (selected) layers of the file and the model differ;
+            or a layer's shape differs (the message names the layer and both shapes).
+    """
+    model = _check_model(model)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"load_weights: no weights file at '{path}'")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"load_weights: '{path}' holds more than tensors and is refused "
+                         f"(read with weights_only=True): {err}") from err
+    merged = export_weights(model)
+    merged.update(pick_weights(merged, _neutral_state(state, path), path, layers))
+    import_weights(model, merged)
+
+
+# A state-dict key of a MultiTaskNet: an embedding table, a Linear in the bottom or a tower
+# (at its position in the nn.Sequential), or a head.
+_STATE_KEY = re.compile(r"features\.embeddings\.(?P<feature>[^.]+)\.weight"
+                        r"|(?:(?P<block>bottom|towers\.[^.]+)\.(?P<index>\d+)|(?P<head>heads\.[^.]+))"
+                        r"\.(?P<part>weight|bias)")
+
+
+def _neutral_state(state: object, path: Path) -> dict[str, np.ndarray]:
+    """A MultiTaskNet state dict under :func:`export_weights`' names, kernels transposed to (in, out)."""
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"load_weights: '{path}' is not a state dict of tensors (write it with save_weights)")
+    matches = {key: _STATE_KEY.fullmatch(str(key)) for key in state}
+    unknown = [key for key, match in matches.items() if match is None]
+    if unknown:
+        raise ValueError(f"load_weights: '{path}' has entries no model of torch_mtl has: {unknown}")
+    # The Linear layers of a block sit at positions 0, 2, 4, ... (0, 3, 6, ... with dropout): number them 0, 1, 2, ...
+    positions: dict[str, set[int]] = {}
+    for match in matches.values():
+        if match["block"]:
+            positions.setdefault(match["block"], set()).add(int(match["index"]))
+    rank = {block: {pos: i for i, pos in enumerate(sorted(found))} for block, found in positions.items()}
+    weights = {}
+    for key, match in matches.items():
+        tensor = state[key].detach().cpu()
+        value = (tensor.float() if tensor.is_floating_point() else tensor).numpy()
+        if match["feature"]:
+            weights[f"features.{match['feature']}"] = value
+            continue
+        layer = f"{match['block']}.{rank[match['block']][int(match['index'])]}" if match["block"] else match["head"]
+        if match["part"] == "weight":
+            weights[f"{layer}.kernel"] = value.T
+        else:
+            weights[f"{layer}.bias"] = value
+    return weights
