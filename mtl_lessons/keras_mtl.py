@@ -97,6 +97,7 @@ __all__ = [
     "SingleTaskModel",
     "SharedBottomModel",
     "SoftSharingModel",
+    "last_shared_layer",
     "parameter_count",
     "feature_tensors",
     "label_tensors",
@@ -385,6 +386,19 @@ class SoftSharingModel(MultiTaskNet):
         if self.coupling == 0.0:
             return None
         return self.coupling * (self._distance() if self.penalty_kind == "coupling" else self._norm())
+
+
+def last_shared_layer(model: MultiTaskNet) -> keras.layers.Dense:
+    """The last Dense layer of ``model.bottom`` (where GradNorm measures gradient norms).
+
+    Raises:
+        ValueError: the model has no shared hidden layer (``bottom=()``, or a soft-sharing model).
+    """
+    layers = _denses(_check_model(model).bottom)
+    if not layers:
+        raise ValueError(f"model has no shared layer (bottom={model.architecture['bottom']}); "
+                         f"use a SharedBottomModel with a non-empty bottom")
+    return layers[-1]
 
 
 def parameter_count(model: keras.Model) -> int:

@@ -100,7 +100,8 @@ def test_same_start_same_training():
 def test_same_public_api():
     assert set(torch_mtl.__all__) == set(keras_mtl.__all__)
     for name in ("train", "predict", "SingleTaskModel", "SharedBottomModel", "FeatureInput",
-                 "mlp_block", "task_losses", "export_weights", "import_weights", "parameter_count"):
+                 "mlp_block", "task_losses", "export_weights", "import_weights", "parameter_count",
+                 "SoftSharingModel", "last_shared_layer", "save_weights", "load_weights"):
         t_params = list(inspect.signature(getattr(torch_mtl, name)).parameters)
         k_params = [p for p in inspect.signature(getattr(keras_mtl, name)).parameters
                     if p not in ("name", "kwargs")]

@@ -216,3 +216,13 @@ def test_last_shared_layer_needs_a_shared_layer():
     model = T.SoftSharingModel({"a": 3}, 1, ("click", "purchase"), tower=(4,), seed=0)
     with pytest.raises(ValueError, match="no shared layer"):
         T.last_shared_layer(model)
+
+
+def test_keras_last_shared_layer_is_the_last_dense_of_the_bottom():
+    pytest.importorskip("tensorflow")
+    from mtl_lessons import keras_mtl as K
+
+    model = K.SharedBottomModel({"a": 3}, 1, ("click", "purchase"), bottom=(4, 2), seed=0)
+    assert tuple(K.last_shared_layer(model).kernel.shape) == (4, 2)
+    with pytest.raises(ValueError, match="no shared layer"):
+        K.last_shared_layer(K.SoftSharingModel({"a": 3}, 1, ("click", "purchase"), tower=(4,), seed=0))
