@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sklearn.metrics import roc_auc_score
 
 from . import data as D
@@ -19,7 +21,19 @@ __all__ = ["feedback", "lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", 
            "lesson02_popularity_auc", "lesson02_lr_parameters", "lesson03_parameters_saved",
            "lesson03_sparse_loss", "LESSON04_TOWERS", "lesson04_coupling_penalty", "lesson04_coupling_gradient",
            "LESSON05_UNCERTAINTY", "lesson05_uncertainty_objective", "LESSON05_LOSS_HISTORY", "lesson05_dwa_weights",
-           "lesson06_head_parameters", "lesson06_target_purchases"]
+           "lesson06_head_parameters", "lesson06_target_shoppers"]
+
+
+def _plain(answer):
+    """A framework tensor (even one that requires grad) as a NumPy value; anything else unchanged."""
+    try:
+        if hasattr(answer, "detach"):
+            answer = answer.detach()
+        if hasattr(answer, "numpy") and not isinstance(answer, np.ndarray):
+            answer = answer.numpy()
+    except Exception:  # a check never raises
+        return answer
+    return answer.item() if isinstance(answer, np.ndarray) and answer.ndim == 0 else answer
 
 
 def _not_started(answer) -> bool:
@@ -32,10 +46,11 @@ def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: st
     if _not_started(answer):
         print(f"{exercise}: not started yet — replace ... with your answer and run the cell again.")
         return
+    answer = _plain(answer)
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         try:
             value = float(answer)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             print(f"{exercise}: expected a number, got {type(answer).__name__}. {hint}".rstrip())
             return
         right = math.isclose(value, float(expected), rel_tol=rel_tol, abs_tol=1e-12)
@@ -44,7 +59,7 @@ def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: st
     if right:
         print(f"{exercise}: correct ✓")
     else:
-        print(f"{exercise}: not yet — {answer!r} is not what the data gives. {hint}".rstrip())
+        print(f"{exercise}: not yet — {answer!r} is not the expected value. {hint}".rstrip())
 
 
 def lesson01_cart_to_purchase(answer, shop: D.Shop) -> None:
@@ -123,7 +138,8 @@ LESSON04_TOWERS = {
     "purchase": [[0.0, 2.0], [1.0, 3.0]],
 }
 """Exercise 04.1–2: the one-layer kernels of two tiny towers (no biases)."""
-LESSON04_LAMBDA = 0.5
+LESSON04_LAMBDA = 0.25
+"""Exercise 04.1–2: the coupling strength λ."""
 
 
 def _lesson04_arrays():
@@ -133,11 +149,11 @@ def _lesson04_arrays():
 
 
 def lesson04_coupling_penalty(answer) -> None:
-    """Exercise 04.1: λ‖W_click − W_purchase‖² for :data:`LESSON04_TOWERS` and λ = 0.5."""
+    """Exercise 04.1: λ‖W_click − W_purchase‖² for :data:`LESSON04_TOWERS` and λ = :data:`LESSON04_LAMBDA`."""
     towers = _lesson04_arrays()
     expected = LESSON04_LAMBDA * float(((towers["click"] - towers["purchase"]) ** 2).sum())
     feedback("Exercise 1", answer, expected,
-             hint="Subtract the kernels entry by entry, square, sum, and multiply by λ = 0.5.")
+             hint=f"Subtract the kernels entry by entry, square, sum, and multiply by λ = {LESSON04_LAMBDA}.")
 
 
 def lesson04_coupling_gradient(answer) -> None:
@@ -150,8 +166,8 @@ def lesson04_coupling_gradient(answer) -> None:
     towers = _lesson04_arrays()
     expected = 2 * LESSON04_LAMBDA * (towers["click"] - towers["purchase"])
     try:
-        value = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
+        value = np.asarray(_plain(answer), dtype=float)
+    except Exception:  # a check never raises
         print(f"Exercise 2: expected a 2 × 2 array of numbers, got {type(answer).__name__}.")
         return
     if value.shape != expected.shape:
@@ -163,6 +179,8 @@ def lesson04_coupling_gradient(answer) -> None:
               "so a descent step moves W_click towards W_purchase.")
     elif np.allclose(value, expected / 2, rtol=1e-3, atol=1e-9):
         print("Exercise 2: not yet — the derivative of x² is 2x: did you forget the factor 2?")
+    elif np.allclose(value, expected / (2 * LESSON04_LAMBDA), rtol=1e-3, atol=1e-9):
+        print(f"Exercise 2: not yet — that is W_click − W_purchase itself: multiply by 2λ = {2 * LESSON04_LAMBDA}.")
     else:
         print("Exercise 2: not yet — differentiate λ Σ (W_click − W_purchase)² entry by entry.")
 
@@ -178,9 +196,24 @@ def lesson05_uncertainty_objective(answer) -> None:
     from .weighting import uncertainty_objective
 
     expected = uncertainty_objective(**LESSON05_UNCERTAINTY)
+    losses, s = LESSON05_UNCERTAINTY["losses"], LESSON05_UNCERTAINTY["log_variances"]
+    mistakes = {
+        "the ½ in front of e^{-s}·L belongs to the regression task (rating) only":
+            sum(0.5 * math.exp(-s[t]) * losses[t] + 0.5 * s[t] for t in losses),
+        "the regression task (rating) has a ½ in front of e^{-s}·L":
+            sum(math.exp(-s[t]) * losses[t] + 0.5 * s[t] for t in losses),
+        "the regulariser is log σ = s/2, not s":
+            math.exp(-s["purchase"]) * losses["purchase"] + s["purchase"]
+            + 0.5 * math.exp(-s["rating"]) * losses["rating"] + s["rating"],
+    }
+    value = _plain(answer)
+    for hint, wrong in mistakes.items():
+        if not _not_started(value) and isinstance(value, (int, float)) and math.isclose(float(value), wrong, rel_tol=1e-3):
+            print(f"Exercise 1: not yet — {hint}.")
+            return
     feedback("Exercise 1", answer, expected,
              hint="purchase is a classification task: e^{-s}·L + s/2; rating is a regression task: "
-                  "½·e^{-s}·L + s/2. Did you use the ½ for rating only?")
+                  "½·e^{-s}·L + s/2.")
 
 
 def lesson05_dwa_weights(answer) -> None:
@@ -201,6 +234,8 @@ def lesson05_dwa_weights(answer) -> None:
         return
     if close:
         print("Exercise 2: correct ✓")
+    elif all(math.isclose(float(answer[t]), expected[t] / len(expected), rel_tol=1e-3) for t in expected):
+        print("Exercise 2: not yet — the weights sum to 1: DWA multiplies the softmax by K, the number of tasks.")
     else:
         print("Exercise 2: not yet — r_k = L_k(last) / L_k(before last); λ_k = K·exp(r_k/T) / Σ_i exp(r_i/T), K = 2, T = 2.")
 
@@ -212,9 +247,10 @@ def lesson06_head_parameters(answer, bottom: tuple[int, ...] = (128, 64)) -> Non
              hint="Only the head trains: one weight per unit of the last shared layer, plus one bias.")
 
 
-def lesson06_target_purchases(answer, target: D.Shop) -> None:
-    """Exercise 06.2: purchases in the target market's training split (days before the last 9)."""
+def lesson06_target_shoppers(answer, target: D.Shop) -> None:
+    """Exercise 06.2: distinct target shoppers with at least one impression in the target's training split."""
     split = D.chronological_split(D.join_features(target))
-    expected = int(split.train["purchase"].sum())
+    expected = int(split.train["user_id"].nunique())
     feedback("Exercise 2", answer, expected, rel_tol=0.0,
-             hint="Split the target's joined table with data.chronological_split and count train purchases.")
+             hint="Split the target's joined table with data.chronological_split and count the distinct user_id "
+                  "values of the training part.")

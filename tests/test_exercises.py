@@ -68,3 +68,56 @@ def test_parameter_exercises_match_the_models(shop, capsys):
     exercises.lesson03_parameters_saved(singles - torch_mtl.parameter_count(shared), cards)
     exercises.lesson03_sparse_loss("sparse_categorical_crossentropy")
     assert capsys.readouterr().out.count("correct ✓") == 3
+
+
+# --------------------------------------------------------------------------- lessons 04-06
+NO_DATA_CHECKS = [exercises.lesson04_coupling_penalty, exercises.lesson04_coupling_gradient,
+                  exercises.lesson05_uncertainty_objective, exercises.lesson05_dwa_weights,
+                  exercises.lesson06_head_parameters]
+
+
+@pytest.mark.parametrize("check", NO_DATA_CHECKS)
+@pytest.mark.parametrize("answer", [..., None, "text", 12345.0, ["a", "list"], {"a": 1}, float("nan")])
+def test_lesson04_06_checks_never_raise(check, answer, capsys):
+    assert check(answer) is None
+    out = capsys.readouterr().out
+    assert out.strip() and "correct ✓" not in out
+
+
+def test_lesson04_06_right_answers_pass(capsys):
+    import numpy as np
+
+    from mtl_lessons import weighting
+
+    towers = {t: np.asarray(k, dtype=float) for t, k in exercises.LESSON04_TOWERS.items()}
+    difference = towers["click"] - towers["purchase"]
+    exercises.lesson04_coupling_penalty(exercises.LESSON04_LAMBDA * float((difference ** 2).sum()))
+    exercises.lesson04_coupling_gradient(2 * exercises.LESSON04_LAMBDA * difference)
+    exercises.lesson05_uncertainty_objective(weighting.uncertainty_objective(**exercises.LESSON05_UNCERTAINTY))
+    exercises.lesson05_dwa_weights(weighting.dwa_weights(exercises.LESSON05_LOSS_HISTORY, 2.0))
+    exercises.lesson06_head_parameters(65)
+    assert capsys.readouterr().out.count("correct ✓") == 5
+
+
+def test_lesson04_gradient_check_accepts_a_tensor_that_requires_grad_and_names_common_slips(capsys):
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    click = torch.tensor(np.asarray(exercises.LESSON04_TOWERS["click"]), requires_grad=True)
+    purchase = torch.tensor(np.asarray(exercises.LESSON04_TOWERS["purchase"]))
+    exercises.lesson04_coupling_gradient(2 * exercises.LESSON04_LAMBDA * (click - purchase))
+    assert "correct ✓" in capsys.readouterr().out
+    exercises.lesson04_coupling_gradient(-2 * exercises.LESSON04_LAMBDA * (click - purchase))
+    assert "sign" in capsys.readouterr().out
+    exercises.lesson04_coupling_gradient(click - purchase)
+    assert "2λ" in capsys.readouterr().out
+
+
+def test_lesson06_target_shoppers(capsys):
+    target = data.load_target()
+    expected = data.chronological_split(data.join_features(target)).train["user_id"].nunique()
+    exercises.lesson06_target_shoppers(expected, target)
+    exercises.lesson06_target_shoppers(..., target)
+    exercises.lesson06_target_shoppers("many", target)
+    out = capsys.readouterr().out
+    assert out.count("correct ✓") == 1 and "not started" in out and "expected a number" in out
