@@ -429,7 +429,7 @@ SOFT_SHARING_PENALTIES = ("coupling", "norm")
 
 * ``"coupling"``: λ Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖², the soft-sharing penalty of Duong et al. (2015):
   it pulls every pair of task towers towards each other, layer by layer;
-* ``"norm"``: λ Σ_t Σ_l ‖θ_t^l‖², the course brief's formula, which is plain L2 regularisation
+* ``"norm"``: λ Σ_t Σ_l ‖θ_t^l‖², the formula some course texts give for soft sharing, which is plain L2 regularisation
   (weight decay): it shrinks each tower towards zero and does not couple the tasks at all.
 
 θ_t^l is the kernel and the bias of layer l of task t's tower; the heads are not penalised.

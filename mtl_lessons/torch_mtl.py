@@ -296,7 +296,7 @@ class SoftSharingModel(MultiTaskNet):
     is no shared hidden layer. :meth:`penalty` returns, with λ = ``coupling``,
 
     * ``penalty="coupling"`` (Duong et al. 2015): Ω = λ Σ_{t<s} Σ_l ‖θ_t^l − θ_s^l‖²;
-    * ``penalty="norm"`` (the course brief's λ Σ ‖W‖²): Ω = λ Σ_t Σ_l ‖θ_t^l‖², plain L2;
+    * ``penalty="norm"`` (λ Σ ‖W‖², as some course texts write soft sharing): Ω = λ Σ_t Σ_l ‖θ_t^l‖², plain L2;
 
     where θ_t^l is the kernel and bias of layer l of task t's tower (heads are not penalised),
     and ``train`` minimises Σ_t w_t L_t + Ω. λ = 0 gives independent towers; a large λ with

@@ -37,7 +37,7 @@ def _stack(task_losses: Mapping[str, torch.Tensor], tasks: Sequence[str]) -> tor
 
 
 class UncertaintyWeighting(nn.Module):
-    r"""Uncertainty weighting (Kendall et al. 2018, eq. 7 and 10): one learned :math:`s_t = \log\sigma_t^2` per task.
+    r"""Uncertainty weighting (Kendall et al. 2018, eq. 5 and 10): one learned :math:`s_t = \log\sigma_t^2` per task.
 
     Objective: :math:`\sum_t c_t\, e^{-s_t} L_t + \tfrac12 s_t` with :math:`c_t = \tfrac12` for a
     regression task and 1 for a classification task. The effective weight of task t is
