@@ -19,7 +19,7 @@ import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
 from .mtl_core import resolve_tasks  # noqa: E402
-from .weighting import check_unit_weights, uncertainty_scales  # noqa: E402
+from .weighting import check_strategy_call, uncertainty_scales  # noqa: E402
 
 __all__ = ["UncertaintyWeighting"]
 
@@ -47,12 +47,7 @@ class UncertaintyWeighting:
         return [self.log_variances]
 
     def __call__(self, task_losses: Mapping[str, object], weights: Mapping[str, float] | None = None):
-        if weights is not None:
-            check_unit_weights(weights, "UncertaintyWeighting")
-        missing = [task for task in self.tasks if task not in task_losses]
-        if missing:
-            raise ValueError(f"task_losses misses tasks {missing}; the strategy was built for {list(self.tasks)}")
-        losses = ops.stack([task_losses[task] for task in self.tasks])
+        losses = ops.stack(check_strategy_call(task_losses, weights, self.tasks, "UncertaintyWeighting"))
         s = self.log_variances
         return ops.sum(self.scales * ops.exp(-s) * losses + 0.5 * s)
 

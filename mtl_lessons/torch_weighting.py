@@ -24,16 +24,14 @@ import torch
 from torch import nn
 
 from .mtl_core import resolve_tasks
-from .weighting import check_unit_weights, dwa_weights, gradnorm_gradient, renormalise, uncertainty_scales
+from .weighting import check_strategy_call, dwa_weights, gradnorm_gradient, renormalise, uncertainty_scales
 
 __all__ = ["UncertaintyWeighting", "GradNorm", "DynamicWeightAverage"]
 
 
-def _stack(task_losses: Mapping[str, torch.Tensor], tasks: Sequence[str]) -> torch.Tensor:
-    missing = [task for task in tasks if task not in task_losses]
-    if missing:
-        raise ValueError(f"task_losses misses tasks {missing}; the strategy was built for {list(tasks)}")
-    return torch.stack([task_losses[task] for task in tasks])
+def _stack(task_losses: Mapping[str, torch.Tensor], weights: Mapping[str, float] | None,
+           tasks: Sequence[str], strategy: str) -> torch.Tensor:
+    return torch.stack(check_strategy_call(task_losses, weights, tasks, strategy))
 
 
 class UncertaintyWeighting(nn.Module):
@@ -60,9 +58,7 @@ class UncertaintyWeighting(nn.Module):
 
     def forward(self, task_losses: Mapping[str, torch.Tensor],
                 weights: Mapping[str, float] | None = None) -> torch.Tensor:
-        if weights is not None:
-            check_unit_weights(weights, "UncertaintyWeighting")
-        losses = _stack(task_losses, self.tasks)
+        losses = _stack(task_losses, weights, self.tasks, "UncertaintyWeighting")
         s = self.log_variances
         return (self.scales * torch.exp(-s) * losses + 0.5 * s).sum()
 
@@ -127,9 +123,7 @@ class GradNorm:
 
     def __call__(self, task_losses: Mapping[str, torch.Tensor],
                  weights: Mapping[str, float] | None = None) -> torch.Tensor:
-        if weights is not None:
-            check_unit_weights(weights, "GradNorm")
-        losses = _stack(task_losses, self.tasks)
+        losses = _stack(task_losses, weights, self.tasks, "GradNorm")
         values = losses.detach().numpy().astype(np.float64)
         if self.initial_losses is None:
             if np.any(values <= 0):
@@ -176,9 +170,7 @@ class DynamicWeightAverage:
 
     def __call__(self, task_losses: Mapping[str, torch.Tensor],
                  weights: Mapping[str, float] | None = None) -> torch.Tensor:
-        if weights is not None:
-            check_unit_weights(weights, "DynamicWeightAverage")
-        losses = _stack(task_losses, self.tasks)
+        losses = _stack(task_losses, weights, self.tasks, "DynamicWeightAverage")
         return (torch.tensor([self.task_weights[t] for t in self.tasks], dtype=losses.dtype) * losses).sum()
 
     def weights(self) -> dict[str, float]:

@@ -30,7 +30,7 @@ __all__ = [
     "gradnorm_gradient",
     "renormalise",
     "dwa_weights",
-    "check_unit_weights",
+    "check_strategy_call",
 ]
 
 UNCERTAINTY_SCALE: dict[str, float] = {"regression": 0.5, "binary": 1.0, "multiclass": 1.0}
@@ -170,13 +170,22 @@ def dwa_weights(loss_history: Sequence[Mapping[str, float]], temperature: float 
     return dict(zip(tasks, weights.tolist()))
 
 
-def check_unit_weights(weights: Mapping[str, float], strategy: str) -> None:
-    """An adaptive strategy learns the weights itself: ``train``'s ``loss_weights`` must stay 1.
+def check_strategy_call(task_losses: Mapping[str, object], weights: Mapping[str, float] | None,
+                        tasks: Sequence[str], strategy: str) -> list:
+    """Check one call of an adaptive strategy and return its losses in ``tasks`` order.
+
+    An adaptive strategy learns the weights itself, so ``train``'s ``loss_weights`` must stay 1;
+    and it was built for ``tasks``, so every one of them needs a loss.
 
     Raises:
-        ValueError: naming ``loss_weights`` and the strategy, if any weight is not 1.
+        ValueError: naming ``loss_weights`` and the strategy if a weight is not 1, or naming the
+            tasks ``task_losses`` misses.
     """
-    others = {task: w for task, w in weights.items() if w != 1.0}
+    others = {task: w for task, w in (weights or {}).items() if w != 1.0}
     if others:
         raise ValueError(f"loss_weights must be left at 1.0 when combine is {strategy} "
                          f"(it sets the weights itself), got {others}")
+    missing = [task for task in tasks if task not in task_losses]
+    if missing:
+        raise ValueError(f"task_losses misses tasks {missing}; {strategy} was built for {list(tasks)}")
+    return [task_losses[task] for task in tasks]

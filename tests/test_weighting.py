@@ -226,3 +226,10 @@ def test_keras_last_shared_layer_is_the_last_dense_of_the_bottom():
     assert tuple(K.last_shared_layer(model).kernel.shape) == (4, 2)
     with pytest.raises(ValueError, match="no shared layer"):
         K.last_shared_layer(K.SoftSharingModel({"a": 3}, 1, ("click", "purchase"), tower=(4,), seed=0))
+
+
+def test_a_strategy_names_the_tasks_its_call_misses():
+    with pytest.raises(ValueError, match=r"task_losses misses tasks \['rating'\]; GradNorm was built for"):
+        W.check_strategy_call({"click": 1.0}, None, ("click", "rating"), "GradNorm")
+    assert W.check_strategy_call({"rating": 2.0, "click": 1.0}, {"click": 1.0, "rating": 1.0},
+                                 ("click", "rating"), "DWA") == [1.0, 2.0]
