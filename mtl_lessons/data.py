@@ -103,8 +103,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import math
+import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -115,6 +117,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, log_softmax, ndtr
+
+from .atomic import atomic_write
 
 __all__ = [
     "DATA_DIR",
@@ -172,16 +176,23 @@ CONFIG_FILE = "config.json"
 
 
 def _check_knobs(config: object, ranges: dict[str, tuple[float, float]]) -> None:
-    """Raise ``ValueError`` naming the knob and its range if a numeric knob is out of range."""
+    """Raise ``ValueError`` naming the knob and its range if a numeric knob is out of range.
+
+    A knob whose range has integer bounds (counts, seeds) must be an ``int`` (or a NumPy integer),
+    never a ``float`` such as ``100.0`` nor a ``bool``. NumPy scalars are stored as Python numbers
+    (so the config stays JSON-serialisable).
+    """
     for name, (low, high) in ranges.items():
         value = getattr(config, name)
         integer = isinstance(low, int)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-        if integer and int(value) != value:
-            raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            kind = "an integer" if integer else "a number"
+            raise ValueError(f"{name} must be {kind} in [{low}, {high}], got {value!r}")
+        if integer and not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer (int, not float) in [{low}, {high}], got {value!r}")
         if not (low <= value <= high) or (not integer and math.isnan(value)):
             raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
+        object.__setattr__(config, name, int(value) if integer else float(value))
 
 
 # --------------------------------------------------------------------------- configuration
@@ -734,35 +745,79 @@ _FLOAT_DIGITS = {"price": 2, "rating": 0, "sentiment": 0, "dwell_seconds": 1}
 _ORACLE_DIGITS = 6
 
 
-def save_shop(shop: Shop, directory: str | Path = DATA_DIR) -> list[Path]:
+def _shop_files(shop: Shop) -> dict[str, bytes]:
+    """The bytes of every dataset file of ``shop`` (file name → content), rendered in memory."""
+    files = {}
+    for name, filename in FILES.items():
+        table: pd.DataFrame = getattr(shop, name)
+        kwargs = {"float_format": f"%.{_ORACLE_DIGITS}g"} if name == "oracle" else {}
+        text = table.to_csv(index=False, lineterminator="\n", **kwargs).encode()
+        if filename.endswith(".gz"):
+            buffer = io.BytesIO()
+            with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
+                gz.write(text)
+            text = buffer.getvalue()
+        files[filename] = text
+    files[CONFIG_FILE] = (json.dumps(asdict(shop.config), indent=2) + "\n").encode()
+    return files
+
+
+def _is_course_data(directory: Path) -> bool:
+    """Whether ``directory`` is the course's committed ``datasets/`` or ``datasets/target/``."""
+    return directory.resolve() in (DATA_DIR.resolve(), TARGET_DIR.resolve())
+
+
+def _write_files(directory: Path, files: dict[str, bytes], overwrite: bool) -> list[Path]:
+    """Write ``files`` into ``directory``, each atomically (temporary file + ``os.replace``).
+
+    Checks every destination before writing any, so a refusal writes nothing.
+    """
+    existing = sorted(name for name in files if (directory / name).exists())
+    if existing and not overwrite:
+        course = " (it is the course's committed dataset: `make data` regenerates it)" if _is_course_data(directory) else ""
+        raise FileExistsError(f"{directory} already holds dataset files {existing}{course}; "
+                              "pass overwrite=True to replace them")
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, content in files.items():
+        paths.append(atomic_write(directory / name, lambda tmp, content=content: tmp.write_bytes(content),
+                                  overwrite=overwrite))
+    return paths
+
+
+def save_shop(shop: Shop, directory: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Write the shop to ``directory`` as CSV (gzip with a fixed timestamp, so bytes repeat).
 
     Works for a source shop and for a target domain (whose ``config.json`` nests the source's
     knobs under ``"source"``). A ``combine_domains`` shop is not saved: save its two parts.
+    Every file is first rendered in memory, then written to a temporary file in ``directory`` and
+    moved into place with ``os.replace``: an interrupted save never leaves a half-written file.
+
+    Args:
+        shop: a source shop or a target domain.
+        directory: the folder to write (created if missing). There is no default: the course's own
+            ``datasets/`` is regenerated by ``make data``, not by a stray call.
+        overwrite: replace dataset files that already exist in ``directory`` (the course's
+            committed data included). If False (default) and any exists, nothing is written.
 
     Returns:
         The paths written.
+
+    Raises:
+        ValueError: ``shop`` is not a ``Shop`` or is a ``combine_domains`` shop.
+        FileExistsError: ``directory`` already holds dataset files and ``overwrite`` is False.
     """
+    if not isinstance(shop, Shop):
+        raise ValueError(f"shop must be a Shop (simulate_shop, simulate_target, load_shop), got {type(shop).__name__}")
     if "domain" in shop.impressions.columns:
         raise ValueError("shop is a combine_domains shop: save the source and the target separately "
                          "and combine them again after loading")
+    if not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"directory must be a folder path (str or Path), got {type(directory).__name__}")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, filename in FILES.items():
-        table: pd.DataFrame = getattr(shop, name)
-        path = directory / filename
-        kwargs = {"float_format": f"%.{_ORACLE_DIGITS}g"} if name == "oracle" else {}
-        if filename.endswith(".gz"):
-            with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
-                gz.write(table.to_csv(index=False, lineterminator="\n", **kwargs).encode())
-        else:
-            table.to_csv(path, index=False, lineterminator="\n", **kwargs)
-        paths.append(path)
-    config_path = directory / CONFIG_FILE
-    config_path.write_text(json.dumps(asdict(shop.config), indent=2) + "\n")
-    paths.append(config_path)
-    return paths
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"directory {directory} is a file, not a folder")
+    return _write_files(directory, _shop_files(shop), overwrite)
 
 
 _REQUIRED = {
@@ -778,6 +833,155 @@ _REQUIRED = {
 _REQUIRED_TARGET_ORACLE = _REQUIRED["oracle"] + ["p_purchase_as_source"]
 _MAY_BE_MISSING = {"rating", "sentiment", "dwell_seconds"}
 _REGENERATE = "regenerate it with `make data` (or `python -m mtl_lessons.data`)"
+
+
+def _invalid(filename: str, problem: str) -> ValueError:
+    return ValueError(f"dataset file {filename}: {problem}; the simulator never writes this: {_REGENERATE}")
+
+
+def _first_bad(values: pd.Series, bad: np.ndarray) -> str:
+    """'<value> at row <i> (<count> rows)' for the first True of ``bad`` (rows counted from 0)."""
+    i = int(np.flatnonzero(bad)[0])
+    value = values.iloc[i]
+    value = value.item() if isinstance(value, np.generic) else value
+    count = int(np.count_nonzero(bad))
+    return f"{value!r} at row {i} ({count} row{'s' if count > 1 else ''})"
+
+
+def _not_numbers(filename: str, table: pd.DataFrame, column: str, expected: str, integer: bool) -> None:
+    """Raise if ``column`` was not read as numbers (integers if ``integer``): text, booleans, decimals."""
+    series = table[column]
+    dtype = series.dtype
+    numeric_ok = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if integer and pd.api.types.is_integer_dtype(dtype) or not integer and numeric_ok:
+        return
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    bad = series.notna().to_numpy() & ~np.isfinite(values)  # text that is not a number
+    if integer:
+        with np.errstate(invalid="ignore"):
+            bad |= np.isfinite(values) & (values != np.round(values))  # 1.5
+    if not bad.any():  # booleans, or whole numbers written as decimals (3.0)
+        bad = series.notna().to_numpy()
+    raise _invalid(filename, f"column {column!r} must hold {expected}, found {_first_bad(series, bad)}")
+
+
+def _check_range(filename: str, table: pd.DataFrame, column: str, expected: str, ok, *,
+                 integer: bool, optional: bool = False) -> np.ndarray:
+    """Check that ``column`` holds numbers for which ``ok(values)`` holds; return them (int64 or float64).
+
+    ``optional``: empty cells (NaN) are allowed (labels that exist only on some rows).
+    """
+    _not_numbers(filename, table, column, expected, integer)
+    values = table[column].to_numpy()  # int64 for integer columns, float64 otherwise
+    with np.errstate(invalid="ignore"):
+        bad = ~ok(values)
+    if optional:
+        bad &= ~np.isnan(values)
+    if bad.any():
+        raise _invalid(filename, f"column {column!r} must hold {expected}, found {_first_bad(table[column], bad)}")
+    return values
+
+
+def _between(low: float, high: float):
+    """Values in [low, high] (finite bounds, so NaN and ±inf fail)."""
+    return lambda v: (v >= low) & (v <= high)
+
+
+def _whole_between(low: float, high: float):
+    """Whole numbers in [low, high]."""
+    return lambda v: (v >= low) & (v <= high) & (v == np.round(v))
+
+
+def _validate_tables(tables: dict[str, pd.DataFrame], config: ShopConfig | TargetConfig) -> None:
+    """Check what the simulator guarantees of its files, vectorised (a few ms on the course data).
+
+    Dtypes and ranges of every column (ids, context, prices, probabilities), the label domains
+    (binary labels 0/1, ratings 1–5, positive dwell times), the funnel (purchase ⇒ add_to_cart ⇒
+    click), post-purchase / post-click labels present exactly where they exist, distinct ids,
+    impressions in time order, id references (impressions' users and items exist) and the oracle's
+    rows matching the impressions'. Raises ``ValueError`` naming the file, the column, what is
+    expected and the first offending value, and saying how to regenerate the files.
+    """
+    source = config.source if isinstance(config, TargetConfig) else config
+    user_offset = source.n_users if isinstance(config, TargetConfig) else 0
+    impression_offset = source.n_impressions if isinstance(config, TargetConfig) else 0
+    n_brands = max(10, source.n_items // 25)
+    users, items, im, oracle = (tables[name] for name in ("users", "items", "impressions", "oracle"))
+    f_users, f_items, f_im, f_oracle = (FILES[name] for name in ("users", "items", "impressions", "oracle"))
+
+    def ids(filename, table, column, low, count, what):
+        high = low + count - 1
+        _check_range(filename, table, column, f"integer {what} in [{low}, {high}]", _between(low, high), integer=True)
+        repeated = table[column].duplicated().to_numpy()
+        if repeated.any():
+            raise _invalid(filename, f"column {column!r} must hold distinct {what}, found a repeated "
+                                     f"{_first_bad(table[column], repeated)}")
+
+    binary = "0 or 1 (a binary label)"
+    ids(f_users, users, "user_id", user_offset, config.n_users, "user ids")
+    _check_range(f_users, users, "city_tier", "integers 1, 2 or 3", _between(1, 3), integer=True)
+    _check_range(f_users, users, "age", "integer ages in [16, 90]", _between(16, 90), integer=True)
+
+    ids(f_items, items, "item_id", 0, source.n_items, "item ids")
+    _check_range(f_items, items, "brand", f"integer brand ids in [0, {n_brands - 1}]", _between(0, n_brands - 1),
+                 integer=True)
+    _check_range(f_items, items, "brand_tier", "integers 0, 1 or 2", _between(0, 2), integer=True)
+    _check_range(f_items, items, "price", "finite prices > 0", lambda v: np.isfinite(v) & (v > 0), integer=False)
+    _check_range(f_items, items, "is_new", "0 or 1", _between(0, 1), integer=True)
+
+    ids(f_im, im, "impression_id", impression_offset, config.n_impressions, "impression ids")
+    n_days = source.n_days
+    day = _check_range(f_im, im, "day", f"integer days in [0, {n_days - 1}] (the config's n_days is {n_days})",
+                       _between(0, n_days - 1), integer=True)
+    hour = _check_range(f_im, im, "hour", "integer hours in [0, 23]", _between(0, 23), integer=True)
+    # the ids of users.csv / items.csv were checked to be exactly low … low + count − 1 (distinct, in range,
+    # as many as the config says), so "listed in the file" is a range test (faster than a set lookup)
+    for column, filename, low, count in (("user_id", f_users, user_offset, config.n_users),
+                                         ("item_id", f_items, 0, source.n_items)):
+        _not_numbers(f_im, im, column, f"integer ids listed in {filename}", integer=True)
+        values = im[column].to_numpy()
+        absent = (values < low) | (values > low + count - 1)
+        if absent.any():
+            raise _invalid(f_im, f"column {column!r} must hold ids listed in {filename}, found "
+                                 f"{_first_bad(im[column], absent)} absent from {filename}")
+    _check_range(f_im, im, "position", f"integer list positions in [1, {N_POSITIONS}]", _between(1, N_POSITIONS),
+                 integer=True)
+    _check_range(f_im, im, "promotion", "0 or 1", _between(0, 1), integer=True)
+    funnel = {c: _check_range(f_im, im, c, binary, _between(0, 1), integer=True)
+              for c in ("click", "add_to_cart", "purchase")}
+    for step, previous in (("add_to_cart", "click"), ("purchase", "add_to_cart")):
+        skipped = (funnel[step] == 1) & (funnel[previous] == 0)
+        if skipped.any():
+            raise _invalid(f_im, f"{step} = 1 where {previous} = 0 ({_first_bad(im[step], skipped)}); the funnel "
+                                 "requires purchase ⇒ add_to_cart ⇒ click")
+    labels = {"rating": ("integer ratings 1 to 5", _whole_between(1, 5), "purchase"),
+              "sentiment": (binary, _whole_between(0, 1), "purchase"),
+              "dwell_seconds": ("finite durations > 0 (seconds)", lambda v: np.isfinite(v) & (v > 0), "click")}
+    for column, (expected, ok, after) in labels.items():
+        values = _check_range(f_im, im, column, expected, ok, integer=False, optional=True)
+        present = ~np.isnan(values)
+        for wrong, why in ((present & (funnel[after] == 0), f"a value where {after} = 0"),
+                           (~present & (funnel[after] == 1), f"an empty cell where {after} = 1")):
+            if wrong.any():
+                raise _invalid(f_im, f"column {column!r} must be filled exactly on the rows with {after} = 1 "
+                                     f"(the label exists only after a {after}), found {why} "
+                                     f"({_first_bad(im[column], wrong)})")
+    late = np.diff(day * 24 + hour) < 0
+    if late.any():
+        i = int(np.flatnonzero(late)[0]) + 1
+        raise _invalid(f_im, f"rows must be in time order (sorted by day, then hour), row {i} (day {int(day[i])}, "
+                             f"hour {int(hour[i])}) comes after a later one")
+
+    _not_numbers(f_oracle, oracle, "impression_id", "integer impression ids", integer=True)
+    differ = oracle["impression_id"].to_numpy() != im["impression_id"].to_numpy()
+    if differ.any():
+        raise _invalid(f_oracle, f"column 'impression_id' must list the impressions of {f_im} in the same "
+                                 f"order, found {_first_bad(oracle['impression_id'], differ)} that differ")
+    for column in oracle.columns:
+        if column.startswith("p_"):
+            _check_range(f_oracle, oracle, column, "probabilities in [0, 1]", _between(0, 1), integer=False)
+    _check_range(f_oracle, oracle, "expected_rating", "expected ratings in [1, 5]", _between(1, 5), integer=False)
+    _check_range(f_oracle, oracle, "expected_log_dwell", "finite numbers", np.isfinite, integer=False)
 
 
 def load_shop(directory: str | Path = DATA_DIR) -> Shop:
@@ -834,6 +1038,7 @@ def load_shop(directory: str | Path = DATA_DIR) -> Shop:
         tables[name] = table
     if len(tables["oracle"]) != len(tables["impressions"]):
         raise ValueError(f"dataset files {FILES['oracle']} and {FILES['impressions']} differ in length: {_REGENERATE}")
+    _validate_tables(tables, config)
     return Shop(**tables, config=config)
 
 
@@ -952,10 +1157,31 @@ TASKS: dict[str, Task] = {
 
 
 def get_task(name: str) -> Task:
-    """The registry entry for ``name``; unknown names raise ``ValueError`` listing the known ones."""
+    """The registry entry for ``name`` (one task name, a string).
+
+    Raises:
+        ValueError: ``name`` is not a string (e.g. a list of names) or not a known task; the
+            message lists the known tasks.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {', '.join(TASKS)}")
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
     return TASKS[name]
+
+
+def _resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:
+    """``tasks`` as a tuple of known, distinct task names; a bare string counts as one task.
+
+    The same rule as ``mtl_core.resolve_tasks`` (which it calls; imported here lazily since
+    ``mtl_core`` imports this module).
+
+    Raises:
+        ValueError: empty, duplicated, or unknown names (the message lists the known tasks).
+    """
+    from .mtl_core import resolve_tasks as _resolve
+
+    return _resolve(tasks, argument)
 
 
 def task_mask(table: pd.DataFrame, task: str) -> np.ndarray:
@@ -1007,15 +1233,31 @@ def chronological_split(table: pd.DataFrame, valid_days: int = 4, test_days: int
         table: rows with a ``day`` column (impressions or ``join_features`` output).
         valid_days: days before the test period used for validation (≥ 1).
         test_days: the last days, used for testing (≥ 1).
+
+    The log's length is ``max(day) + 1`` days (day 0 is its first day).
+
+    Raises:
+        ValueError: ``table`` is not a DataFrame, has no rows, or lacks whole, non-negative
+            ``day`` values; ``valid_days`` / ``test_days`` are not integers ≥ 1 or leave no
+            training day.
     """
+    for name, value in (("valid_days", valid_days), ("test_days", test_days)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer ≥ 1 (a number of days), got {value!r}")
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame with a 'day' column, got {type(table).__name__}")
     if "day" not in table.columns:
         raise ValueError("table must have a 'day' column")
-    days = int(table["day"].max()) + 1
-    for name, value in (("valid_days", valid_days), ("test_days", test_days)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+    if len(table) == 0:
+        raise ValueError("table has no rows: chronological_split needs rows with a 'day' column to split")
+    day_values = pd.to_numeric(table["day"], errors="coerce").to_numpy(dtype=np.float64)
+    if not (np.isfinite(day_values) & (day_values >= 0) & (day_values == np.round(day_values))).all():
+        raise ValueError("table's 'day' column must hold whole numbers ≥ 0 (days since the log's start), "
+                         "without NaN")
+    days = int(day_values.max()) + 1
     if valid_days + test_days >= days:
-        raise ValueError(f"valid_days + test_days must leave training days: the log has {days} days")
+        raise ValueError(f"valid_days + test_days = {valid_days} + {test_days} must be less than the log's "
+                         f"{days} days (days 0–{days - 1}), so that training days remain")
     test_start = days - test_days
     valid_start = test_start - valid_days
     day = table["day"]
@@ -1134,19 +1376,29 @@ class FeatureEncoder:
         return np.column_stack([columns[c] for c in NUMERIC_FEATURES])
 
     def fit(self, train: pd.DataFrame) -> "FeatureEncoder":
-        """Learn standardisation statistics from ``train`` (a ``join_features`` table)."""
+        """Learn standardisation statistics from ``train`` (a ``join_features`` table).
+
+        Raises:
+            ValueError: ``train`` has no rows (no statistics to learn).
+        """
+        if len(train) == 0:
+            raise ValueError("train has no rows: fit needs training rows (e.g. split.train) to learn the means "
+                             "and standard deviations of the numeric features")
         numeric = self._numeric(train)
         self.mean_ = numeric.mean(axis=0)
         self.std_ = numeric.std(axis=0)
         self.std_[self.std_ == 0] = 1.0
         return self
 
-    def transform(self, table: pd.DataFrame, tasks: tuple[str, ...] | list[str] = tuple(TASKS)) -> ModelInputs:
-        """Encode ``table`` (a ``join_features`` table) for the given tasks."""
+    def transform(self, table: pd.DataFrame, tasks: str | Sequence[str] = tuple(TASKS)) -> ModelInputs:
+        """Encode ``table`` (a ``join_features`` table) for the given tasks.
+
+        Args:
+            tasks: task names, or one name as a string (``"click"``); all tasks by default.
+        """
         if self.mean_ is None:
             raise RuntimeError("call fit(train) before transform")
-        for task in tasks:
-            get_task(task)
+        tasks = _resolve_tasks(tasks)
         categorical = {}
         for name in CATEGORICAL_FEATURES:
             column = table[name]
@@ -1269,19 +1521,26 @@ def _card_markers(domain: str) -> tuple[str, str]:
     return _CARD_MARKERS[domain]
 
 
+def _card_with_figures(text: str, shop: Shop, card_name: str) -> str:
+    """``text`` (a data card) with ``shop``'s measured block replaced by fresh figures."""
+    start, end = _card_markers("target" if isinstance(shop.config, TargetConfig) else "source")
+    if start not in text or end not in text:
+        raise ValueError(f"{card_name} lacks the markers {start} … {end}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{card_figures_markdown(shop)}\n{end}{tail}"
+
+
 def update_card(shop: Shop, card: str | Path) -> None:
     """Replace the measured block of the data card (between its markers) with fresh figures.
 
     A source shop fills the ``measured`` block, a target domain the ``measured-target`` block.
+    The rest of the card (hand-written text) is kept; the new card is written to a temporary file
+    and moved into place, so an interruption leaves the old card intact.
     """
-    start, end = _card_markers("target" if isinstance(shop.config, TargetConfig) else "source")
     card = Path(card)
-    text = card.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        raise ValueError(f"{card.name} lacks the markers {start} … {end}")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    card.write_text(f"{head}{start}\n{card_figures_markdown(shop)}\n{end}{tail}", encoding="utf-8")
+    text = _card_with_figures(card.read_text(encoding="utf-8"), shop, card.name)
+    atomic_write(card, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=True)
 
 
 def card_block(card: str | Path, domain: str = "source") -> str:
@@ -1296,20 +1555,35 @@ def card_block(card: str | Path, domain: str = "source") -> str:
 # --------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> None:
     """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset (in DIR), its
-    target domain (in DIR/target) and the data card's figures."""
+    target domain (in DIR/target) and the data card's figures (if DIR holds ``DATA_CARD.md``).
+
+    This is the regeneration command (``make data``): it replaces the dataset files in DIR.
+    Everything is simulated, measured and rendered in memory first; then each file is written to a
+    temporary file and moved into place, so an interruption never leaves a half-written file (the
+    hand-written data card included).
+    """
     parser = argparse.ArgumentParser(description="Regenerate the simulated shop dataset and its target domain.")
-    parser.add_argument("--out", default=str(DATA_DIR), help="directory to write (default: datasets/)")
+    parser.add_argument("--out", default=str(DATA_DIR), help="directory to write (default: datasets/); "
+                                                             "its dataset files are replaced")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} is a file, not a folder")
     shop = simulate_shop()
     target = simulate_target(TargetConfig(source=shop.config))
+    parts = ((shop, out), (target, out / TARGET_DIR.name))
+    rendered = [(directory, _shop_files(part)) for part, directory in parts]
     card = out / CARD_FILE
-    for part, directory in ((shop, out), (target, out / TARGET_DIR.name)):
-        for path in save_shop(part, directory):
-            print(f"wrote {path.relative_to(out)} ({path.stat().st_size / 1e6:.2f} MB)")
-        if card.is_file():
-            update_card(part, card)
+    card_text = None
     if card.is_file():
+        card_text = card.read_text(encoding="utf-8")
+        for part, _ in parts:
+            card_text = _card_with_figures(card_text, part, card.name)
+    for directory, files in rendered:
+        for path in _write_files(directory, files, overwrite=True):
+            print(f"wrote {path.relative_to(out)} ({path.stat().st_size / 1e6:.2f} MB)")
+    if card_text is not None:
+        atomic_write(card, lambda tmp: tmp.write_text(card_text, encoding="utf-8"), overwrite=True)
         print(f"updated the measured figures in {card.name}")
 
 
