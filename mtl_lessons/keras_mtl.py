@@ -41,12 +41,15 @@ decay and shrunk by the loop at their own rate (``embedding_weight_decay``).
 Saving weights
 --------------
 :func:`save_weights` writes a ``.weights.h5`` file in this course's layout (one float32 dataset
-per framework-neutral name of :func:`export_weights`, not Keras' own layout, see there);
-:func:`load_weights` checks it against the model layer by layer and can load only some layers
+per framework-neutral name of :func:`export_weights`, not Keras' own layout, see there, and a
+SHA-256 checksum), atomically, and never over an existing file unless ``overwrite=True``;
+:func:`load_weights` verifies the checksum, checks the file against the model layer by layer and can load only some layers
 (``layers=("features", "bottom")``: a pretrained feature extractor for transfer learning).
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import sys
 import time
@@ -67,6 +70,7 @@ import keras  # noqa: E402 - after the environment defaults
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
+from .atomic import atomic_write  # noqa: E402
 from .data import ModelInputs, get_task  # noqa: E402
 from .mtl_core import (  # noqa: E402
     NUMERIC_KEY,
@@ -82,8 +86,10 @@ from .mtl_core import (  # noqa: E402
     output_size,
     pick_weights,
     plan_training,
+    resolve_learning_rates,
     resolve_n_classes,
     resolve_tasks,
+    weights_checksum,
 )
 
 if keras.backend.backend() != "tensorflow":
@@ -514,6 +520,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
           monitor: tuple[str, str] | None = ("purchase", "auc"), seed: int = 0,
           progress: bool = False,
           combine: Callable[[Mapping[str, tf.Tensor], Mapping[str, float]], tf.Tensor] = combine_losses,
+          learning_rates: Mapping[str, float] | None = None,
           ) -> pd.DataFrame:
     """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
 
@@ -548,6 +555,16 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             learned uncertainty weights), are optimised too (without weight decay); an object with an
             ``on_epoch_end(task_losses)`` method gets each epoch's per-task training losses
             (a dict of floats) after the epoch.
+        learning_rates: per-layer step sizes, layer-name prefix → Adam step size, in the
+            framework-neutral names of :func:`export_weights` (``"features"``,
+            ``"features.item_id"``, ``"bottom"``, ``"towers.click"``, ``"heads.purchase"``, ...;
+            the longest matching prefix wins), e.g. ``{"features": 1e-3, "bottom": 1e-3}`` to
+            fine-tune a pretrained extractor gently while a new head learns at ``learning_rate``.
+            Layers not matched, and ``combine``'s variables, use ``learning_rate``. One Adam
+            optimiser per distinct step size updates its layers (Adam's update is per weight, so
+            this equals one optimiser with per-group rates); each layer's decoupled decay then
+            multiplies its weights by 1 − its rate × decay per step. None: one rate for all
+            (:func:`mtl_lessons.mtl_core.resolve_learning_rates`).
 
     Returns:
         The history, one row per epoch (see :func:`mtl_lessons.mtl_core.history_frame`):
@@ -557,7 +574,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     Raises:
         ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
             shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
-            a bad monitor or bad scalar settings.
+            a bad monitor, bad scalar settings or ``learning_rates`` naming no layer of the model.
     """
     model = _check_model(model)
     plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
@@ -572,15 +589,16 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     labels, masks = tf.constant(plan.labels), tf.constant(plan.masks)
 
     variables = list(model.trainable_variables)
-    variables += list(getattr(combine, "trainable_variables", []))
-    # the embedding tables are decayed by the step below, each at its own rate
-    table_shrink = [(model.features.embeddings[name].embeddings, 1.0 - learning_rate * plan.table_decay[name])
-                    for name in names]
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON,
-                                      weight_decay=weight_decay or None)
     combine_variables = list(getattr(combine, "trainable_variables", []))  # e.g. log-variances: no decay
-    optimizer.exclude_from_weight_decay(var_list=[table for table, _ in table_shrink] + combine_variables)
-    optimizer.build(variables)
+    variables += combine_variables
+    layers = dict(_named_layers(model))
+    rates = resolve_learning_rates(learning_rates, list(layers), learning_rate,
+                                   weight_decay=weight_decay, table_decay=plan.table_decay)
+    # the embedding tables are decayed by the step below, each at its own rate
+    table_shrink = [(model.features.embeddings[name].embeddings,
+                     1.0 - rates[f"features.{name}"] * plan.table_decay[name]) for name in names]
+    optimizers = _optimizers(variables, layers, rates, learning_rate, weight_decay,
+                             no_decay=[table for table, _ in table_shrink] + combine_variables)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
     def step(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -603,7 +621,10 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         for table, shrink in table_shrink:  # decoupled decay before the step, as Keras does
             if shrink != 1.0 and any(v is table for _, v in pairs):
                 table.assign(table * shrink)
-        optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        for optimizer, members in optimizers:
+            mine = [(g, v) for g, v in pairs if id(v) in members]
+            if mine:
+                optimizer.apply([g for g, _ in mine], [v for _, v in mine])
         return total, tf.stack([losses[t] for t in tasks]), tf.reduce_sum(m_b, axis=0)
 
     best_weights: list[np.ndarray] | None = None
@@ -635,6 +656,32 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         for variable, value in zip(model.trainable_variables, best_weights):
             variable.assign(value)
     return log.history()
+
+
+def _optimizers(variables: list, layers: Mapping[str, keras.layers.Layer], rates: Mapping[str, float],
+                learning_rate: float, weight_decay: float,
+                no_decay: list) -> list[tuple[keras.optimizers.Optimizer, set[int]]]:
+    """``train``'s Adam optimisers, one per distinct step size, each with the ids of its variables.
+
+    ``variables`` (the model's, then ``combine``'s) are split by the step size of their layer
+    (``rates``, layer name → rate; ``combine``'s variables get ``learning_rate``); the variables
+    in ``no_decay`` are excluded from the decoupled weight decay. With one rate for all, this
+    is one optimiser over ``variables`` in their order.
+    """
+    rate_of = {}
+    for name, layer in layers.items():
+        for variable in (layer.embeddings,) if isinstance(layer, keras.layers.Embedding) else (layer.kernel, layer.bias):
+            rate_of[id(variable)] = rates[name]
+    by_rate: dict[float, list] = {}
+    for variable in variables:
+        by_rate.setdefault(rate_of.get(id(variable), float(learning_rate)), []).append(variable)
+    optimizers = []
+    for rate, members in by_rate.items():
+        optimizer = keras.optimizers.Adam(learning_rate=rate, epsilon=ADAM_EPSILON, weight_decay=weight_decay or None)
+        optimizer.exclude_from_weight_decay(var_list=[v for v in no_decay if any(v is m for m in members)])
+        optimizer.build(members)
+        optimizers.append((optimizer, {id(v) for v in members}))
+    return optimizers
 
 
 # --------------------------------------------------------------------------- weights exchange
@@ -692,7 +739,11 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
 WEIGHTS_SUFFIX = ".weights.h5"
 """The suffix Keras 3 requires of weights files, required here too."""
 
-_WEIGHTS_FORMAT = "mtl_lessons.neutral_weights.v1"  # the "format" attribute of a save_weights file
+_WEIGHTS_FORMAT = "mtl_lessons.neutral_weights.v2"  # the "format" attribute of a save_weights file
+_CHECKSUM_ATTR = "sha256"  # the attribute holding mtl_core.weights_checksum of the datasets
+_USERBLOCK_SIZE = 512  # HDF5 ignores the file's first 512 bytes (its "user block"): the file checksum goes there
+_USERBLOCK_MAGIC = b"mtl_lessons.keras_mtl.save_weights v2\nsha256 "  # then 64 hex digits of the rest of the file
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_weights_path(path: str | Path) -> Path:
@@ -702,33 +753,109 @@ def _check_weights_path(path: str | Path) -> Path:
     return path
 
 
-def save_weights(model: MultiTaskNet, path: str | Path) -> Path:
+def save_weights(model: MultiTaskNet, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the model's weights to ``path`` (suffix ``.weights.h5``) in this course's layout; returns the Path.
 
     The file is HDF5 with one float32 dataset per name of :func:`export_weights`
     (``features.user_id`` (ids × size), ``bottom.0.kernel`` (in × out), ``bottom.0.bias``, ...,
-    ``heads.<task>.kernel/bias``) and the attribute ``format``: plain arrays, nothing pickled,
-    readable with h5py. Why not ``model.save_weights``? Keras' own layout files layers under
-    generated names and positions (``heads/dense_1``, ``layers/sequential_2``), so the weights
-    of a model with another task set would land in the wrong head without an error, and no
-    error could name the layer. Read the file with :func:`load_weights`, not ``model.load_weights``.
+    ``heads.<task>.kernel/bias``) and the attributes ``format`` and ``sha256`` (the checksum of the
+    datasets' names, dtypes, shapes and bytes, :func:`mtl_lessons.mtl_core.weights_checksum`):
+    plain arrays, nothing pickled, readable with h5py. The file's first 512 bytes (an HDF5 "user
+    block", which HDF5 skips) hold the SHA-256 of the rest of the file: :func:`load_weights`
+    checks it before HDF5 parses anything (the HDF5 library can crash the process on a damaged
+    file), then checks the arrays' checksum. Why not
+    ``model.save_weights``? Keras' own layout files layers under generated names and positions
+    (``heads/dense_1``, ``layers/sequential_2``), so the weights of a model with another task set
+    would land in the wrong head without an error, and no error could name the layer. Read the
+    file with :func:`load_weights`, not ``model.load_weights``. The file is written to a temporary
+    file in the same folder and moved into place (``os.replace``), so an interrupted save leaves
+    any old file intact.
 
     Raises:
         ValueError: ``path`` does not end in ``.weights.h5``.
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        FileNotFoundError: the folder of ``path`` does not exist.
     """
     path = _check_weights_path(path)
-    weights = export_weights(_check_model(model))
-    with h5py.File(path, "w") as file:
-        file.attrs["format"] = _WEIGHTS_FORMAT
-        for name, value in weights.items():
-            file.create_dataset(name, data=np.asarray(value, np.float32))
-    return path
+    weights = {name: np.asarray(value, np.float32) for name, value in export_weights(_check_model(model)).items()}
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"save_weights: '{path}' already exists; pass overwrite=True to replace it")
+
+    def write(tmp: Path) -> None:
+        with h5py.File(tmp, "w", userblock_size=_USERBLOCK_SIZE) as file:
+            file.attrs["format"] = _WEIGHTS_FORMAT
+            file.attrs[_CHECKSUM_ATTR] = weights_checksum(weights)
+            for name, value in weights.items():
+                file.create_dataset(name, data=value)
+        with open(tmp, "r+b") as raw:  # the SHA-256 of the HDF5 part, in the user block h5py left free
+            raw.seek(_USERBLOCK_SIZE)
+            digest = hashlib.sha256(raw.read()).hexdigest().encode("ascii")
+            raw.seek(0)
+            raw.write((_USERBLOCK_MAGIC + digest + b"\n").ljust(_USERBLOCK_SIZE, b"\0"))
+
+    return atomic_write(path, write, overwrite=overwrite)
+
+
+def _not_a_weights_file(path: Path, reason: str) -> ValueError:
+    return ValueError(f"load_weights: '{path}' is not a weights file of this course ({reason}); "
+                      f"write one with keras_mtl.save_weights")
+
+
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The datasets of a :func:`save_weights` file, as stored, after verifying both checksums.
+
+    Every failure (not HDF5, empty, truncated, another layout, no or a wrong checksum, an
+    unreadable dataset) is one ValueError that names the file. The bytes are checked against the
+    user block's SHA-256 before h5py sees them: the HDF5 library can crash on a damaged file.
+    """
+    data = path.read_bytes()
+    head = data[:_USERBLOCK_SIZE]
+    if not head.startswith(_USERBLOCK_MAGIC):
+        if data.startswith(_HDF5_SIGNATURE):
+            raise ValueError(f"load_weights: '{path}' was not written by keras_mtl.save_weights of this version "
+                             f"(it has no checksum block): a file of model.save_weights has Keras' own layout "
+                             f"(use model.load_weights on the same architecture); a file of an older "
+                             f"mtl_lessons: re-save it with keras_mtl.save_weights(model, path, overwrite=True)")
+        what = "it is empty" if not data else "it is not an HDF5 file" if len(data) > 8 else "it is truncated"
+        raise _not_a_weights_file(path, what)
+    stored_file = head[len(_USERBLOCK_MAGIC):len(_USERBLOCK_MAGIC) + 64]
+    if len(data) <= _USERBLOCK_SIZE:
+        raise _not_a_weights_file(path, f"it is truncated: {len(data)} bytes")
+    if hashlib.sha256(data[_USERBLOCK_SIZE:]).hexdigest().encode("ascii") != stored_file:
+        raise ValueError(f"load_weights: '{path}' is damaged (or truncated): its bytes do not match the SHA-256 "
+                         f"checksum saved with them, so it could load different weights; re-save it or restore "
+                         f"a good copy")
+    try:
+        with h5py.File(io.BytesIO(data), "r") as file:
+            kind = file.attrs.get("format")
+            stored = file.attrs.get(_CHECKSUM_ATTR)
+            found: dict[str, np.ndarray] = {}
+
+            def read(name: str, item: h5py.Group | h5py.Dataset) -> None:
+                if isinstance(item, h5py.Dataset):
+                    found[name] = np.asarray(item[()])
+
+            file.visititems(read)
+    except Exception as err:  # noqa: BLE001 - h5py raises OSError, KeyError, ... on a bad file
+        raise _not_a_weights_file(path, f"h5py cannot read it: {type(err).__name__}: {err}") from err
+    kind, stored = (v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in (kind, stored))
+    if kind != _WEIGHTS_FORMAT or not isinstance(stored, str):
+        raise _not_a_weights_file(path, f"format attribute {kind!r}, checksum attribute {stored!r}")
+    try:
+        actual = weights_checksum(found)
+    except Exception as err:  # noqa: BLE001 - e.g. a damaged dtype
+        raise _not_a_weights_file(path, f"its datasets cannot be read: {type(err).__name__}: {err}") from err
+    if actual != stored:
+        raise ValueError(f"load_weights: '{path}' is damaged: its datasets do not match the SHA-256 checksum "
+                         f"saved with them, so it would load different weights; re-save it or restore a good copy")
+    return found
 
 
 def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterable[str] | None = None) -> None:
     """Load weights written by :func:`save_weights` into ``model``, after checking they fit.
 
-    The file's datasets are compared with the model under the framework-neutral names of
+    The file's checksum is verified first (a damaged file is refused, never loaded as other
+    weights); then its datasets are compared with the model under the framework-neutral names of
     :func:`export_weights` (``features.<feature>``, ``bottom.<i>``, ``towers.<task>.<i>``,
     ``heads.<task>``; kernels (in, out)) before anything is assigned; nothing is skipped,
     truncated or padded. HDF5 datasets are plain arrays: reading one runs no code.
@@ -742,8 +869,10 @@ def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterabl
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: ``path`` does not end in ``.weights.h5``; the file is not HDF5 or was not
-            written by :func:`save_weights` (e.g. by ``model.save_weights``); a prefix in
+        ValueError: ``path`` does not end in ``.weights.h5``; the file is not HDF5 (empty,
+            truncated, another format) or was not written by :func:`save_weights` (e.g. by
+            ``model.save_weights``); it has no checksum (written by an older version: re-save it)
+            or its checksum does not match (damaged); a prefix in
             ``layers`` matches nothing in the file; the (selected) layers of the file and the
             model differ; or a layer's shape differs (the message names the layer and both shapes).
     """
@@ -751,22 +880,7 @@ def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterabl
     path = _check_weights_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_weights: no weights file at '{path}'")
-    try:
-        file = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"load_weights: '{path}' is not an HDF5 file") from err
-    found: dict[str, np.ndarray] = {}
-
-    def read(name: str, item: h5py.Group | h5py.Dataset) -> None:
-        if isinstance(item, h5py.Dataset):
-            found[name] = np.asarray(item[()])
-
-    with file:
-        if file.attrs.get("format") != _WEIGHTS_FORMAT:
-            raise ValueError(f"load_weights: '{path}' was not written by keras_mtl.save_weights (a file of "
-                             f"model.save_weights has Keras' own layout: use model.load_weights on the same "
-                             f"architecture)")
-        file.visititems(read)
+    found = _read_weights(path)
     merged = export_weights(model)
     merged.update(pick_weights(merged, found, path, layers))
     import_weights(model, merged)

@@ -47,6 +47,7 @@ __all__ = [
     "check_positive_int",
     "check_training_args",
     "resolve_embedding_decay",
+    "resolve_learning_rates",
     "combine_losses",
     "SOFT_SHARING_PENALTIES",
     "check_soft_sharing",
@@ -406,6 +407,60 @@ def resolve_embedding_decay(embedding_weight_decay: float | Mapping[str, float] 
     return out
 
 
+def resolve_learning_rates(learning_rates: Mapping[str, float] | None, layers: Sequence[str],
+                           learning_rate: float, *, weight_decay: float = 0.0,
+                           table_decay: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The Adam step size of each of a model's layers (``train(..., learning_rates=...)``).
+
+    Args:
+        learning_rates: None (every layer gets ``learning_rate``) or layer-name prefix → step
+            size, in the framework-neutral naming of ``export_weights`` (``"features"``,
+            ``"features.item_id"``, ``"bottom"``, ``"bottom.1"``, ``"towers.click"``,
+            ``"heads.purchase"``, ...). A prefix matches a layer whose name equals it or starts
+            with it followed by ``"."``; where several match, the longest wins; layers no
+            prefix matches get ``learning_rate``.
+        layers: the model's layer names (``features.<feature>``, ``bottom.<i>``,
+            ``towers.<task>.<i>``, ``heads.<task>``).
+        learning_rate: the default step size.
+        weight_decay, table_decay: the dense layers' and each embedding table's (feature →)
+            decoupled decay; every step multiplies a weight by 1 − rate × decay, so each
+            product must stay below 1.
+
+    Returns:
+        layer → step size, for every layer in ``layers`` (in that order).
+
+    Raises:
+        ValueError: naming ``learning_rates``: not a mapping of strings, a prefix that matches
+            none of the model's layers (the message lists them), a rate that is not a finite
+            number > 0, or a rate × decay ≥ 1.
+    """
+    if learning_rates is None:
+        return {layer: float(learning_rate) for layer in layers}
+    if not isinstance(learning_rates, Mapping):
+        raise ValueError(f"learning_rates must be None or a dict layer-name prefix → step size, such as "
+                         f"{{'features': 1e-3, 'heads.purchase': 5e-3}}, got {learning_rates!r}")
+    rates: dict[str, float] = {}
+    for prefix, rate in learning_rates.items():
+        if not isinstance(prefix, str) or not any(layer == prefix or layer.startswith(prefix + ".")
+                                                  for layer in layers):
+            raise ValueError(f"learning_rates: {prefix!r} matches none of the model's layers; "
+                             f"its layers are {list(layers)} (a prefix such as 'features', 'bottom' or "
+                             f"'heads.<task>' selects every layer under it)")
+        rates[prefix] = _check_rate(f"learning_rates[{prefix!r}]", rate, positive=True)
+    table_decay = {} if table_decay is None else table_decay
+    out = {}
+    for layer in layers:
+        matching = [p for p in rates if layer == p or layer.startswith(p + ".")]
+        rate = rates[max(matching, key=len)] if matching else float(learning_rate)
+        decay = table_decay.get(layer[len("features."):], weight_decay) if layer.startswith("features.") \
+            else weight_decay
+        if rate * decay >= 1:
+            raise ValueError(f"learning_rates: layer {layer!r} has step size {rate!r} and decay {decay!r}; "
+                             f"their product must be < 1 (each step multiplies its weights by 1 − rate × decay)")
+        out[layer] = rate
+    return out
+
+
 # --------------------------------------------------------------------------- loss combination
 def combine_losses(task_losses: Mapping[str, Any], weights: Mapping[str, float]) -> Any:
     """The training objective: the weighted sum Σ_t w_t · L_t of the per-task losses.
@@ -457,6 +512,26 @@ def check_soft_sharing(tower: Sequence[int], coupling: float, penalty: str) -> t
 def layer_of(name: str) -> str:
     """The layer of a framework-neutral weight name: ``bottom.0.kernel`` → ``bottom.0``; ``features.x`` → itself."""
     return name if name.startswith("features.") else name.rsplit(".", 1)[0]
+
+
+def weights_checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of named arrays: for each name in sorted order, its name, dtype, shape and bytes.
+
+    ``save_weights`` of both frameworks stores it with the file and ``load_weights`` recomputes it
+    over what it read, so a damaged file (a flipped byte in the data, a name, a dtype or a shape)
+    is refused instead of loading different weights. The dtype is hashed as stored (``'<f4'``), so a
+    file whose bytes are re-read under another dtype or byte order does not match either.
+    """
+    import hashlib  # local: this section is the only user
+    import json
+
+    digest = hashlib.sha256(b"mtl_lessons.weights_checksum.v1\n")
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        header = json.dumps([str(name), value.dtype.str, list(value.shape)])
+        digest.update(header.encode("utf-8") + b"\n")
+        digest.update(value.tobytes())  # its length follows from the dtype and shape just hashed
+    return digest.hexdigest()
 
 
 def pick_weights(expected: Mapping[str, np.ndarray], found: Mapping[str, np.ndarray], path: Path,

@@ -37,11 +37,12 @@ restores the weights of the best epoch.
 
 Saving weights
 --------------
-:func:`save_weights` writes ``model.state_dict()`` with ``torch.save`` (suffix ``.pt``);
-:func:`load_weights` reads it back with ``torch.load(..., weights_only=True)`` (tensors only, no
-arbitrary unpickling), checks it against the model under the framework-neutral layer names of
-:func:`export_weights` and can load only some layers (``layers=("features", "bottom")``: a
-pretrained feature extractor for transfer learning).
+:func:`save_weights` writes ``model.state_dict()`` with ``torch.save`` (suffix ``.pt``), with a
+SHA-256 checksum of its tensors, atomically, and never over an existing file unless
+``overwrite=True``; :func:`load_weights` reads it back with ``torch.load(..., weights_only=True)``
+(tensors only, no arbitrary unpickling), verifies the checksum, checks it against the model under
+the framework-neutral layer names of :func:`export_weights` and can load only some layers
+(``layers=("features", "bottom")``: a pretrained feature extractor for transfer learning).
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .atomic import atomic_write
 from .data import ModelInputs, get_task
 from .mtl_core import (
     NUMERIC_KEY,
@@ -73,8 +75,10 @@ from .mtl_core import (
     output_size,
     pick_weights,
     plan_training,
+    resolve_learning_rates,
     resolve_n_classes,
     resolve_tasks,
+    weights_checksum,
 )
 
 __all__ = [
@@ -488,6 +492,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
           monitor: tuple[str, str] | None = ("purchase", "auc"), seed: int = 0,
           progress: bool = False,
           combine: Callable[[Mapping[str, torch.Tensor], Mapping[str, float]], torch.Tensor] = combine_losses,
+          learning_rates: Mapping[str, float] | None = None,
           ) -> pd.DataFrame:
     """Train ``model`` on ``tasks`` with masked per-task losses, Adam and early stopping.
 
@@ -520,6 +525,14 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             weighted sum). An ``nn.Module`` with parameters (e.g. learned uncertainty weights)
             is optimised too (without weight decay); an object with an ``on_epoch_end(task_losses)`` method gets each
             epoch's per-task training losses (a dict of floats) after the epoch.
+        learning_rates: per-layer step sizes, layer-name prefix → Adam step size, in the
+            framework-neutral names of :func:`export_weights` (``"features"``,
+            ``"features.item_id"``, ``"bottom"``, ``"towers.click"``, ``"heads.purchase"``, ...;
+            the longest matching prefix wins), e.g. ``{"features": 1e-3, "bottom": 1e-3}`` to
+            fine-tune a pretrained extractor gently while a new head learns at ``learning_rate``.
+            Layers not matched, and ``combine``'s parameters, use ``learning_rate``. Each layer's
+            decoupled decay then multiplies its weights by 1 − its rate × decay per step. None:
+            one rate for all (:func:`mtl_lessons.mtl_core.resolve_learning_rates`).
 
     Returns:
         The history, one row per epoch (see :func:`mtl_lessons.mtl_core.history_frame`):
@@ -529,7 +542,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     Raises:
         ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
             shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
-            a bad monitor or bad scalar settings.
+            a bad monitor, bad scalar settings or ``learning_rates`` naming no layer of the model.
     """
     model = _check_model(model)
     plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
@@ -543,13 +556,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     numeric = torch.from_numpy(plan.numeric)
     labels, masks = torch.from_numpy(plan.labels), torch.from_numpy(plan.masks)
 
-    tables = {name: model.features.embeddings[name].weight for name in names}
-    dense = [p for p in model.parameters() if all(p is not t for t in tables.values())]
-    groups = [{"params": [table], "weight_decay": plan.table_decay[name]} for name, table in tables.items()]
-    if isinstance(combine, nn.Module) and list(combine.parameters()):  # e.g. learned log-variances: no decay
-        groups.append({"params": list(combine.parameters()), "weight_decay": 0.0})
-    optimizer = torch.optim.AdamW(groups + [{"params": dense, "weight_decay": weight_decay}],
-                                  lr=learning_rate, eps=ADAM_EPSILON)
+    optimizer = _optimizer(model, plan.table_decay, combine, learning_rate=learning_rate,
+                           weight_decay=weight_decay, learning_rates=learning_rates)
     best_state: dict[str, torch.Tensor] | None = None
     shuffler = np.random.default_rng(seed)
     log = EpochLog(plan, patience, combine, epochs, progress, "train (torch)")
@@ -596,6 +604,36 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
         model.load_state_dict(best_state)
     model.eval()
     return log.history()
+
+
+def _optimizer(model: MultiTaskNet, table_decay: Mapping[str, float], combine: object, *,
+               learning_rate: float, weight_decay: float,
+               learning_rates: Mapping[str, float] | None) -> torch.optim.AdamW:
+    """``train``'s AdamW: one group per embedding table (its own decay), one for ``combine``'s
+    parameters (no decay), and the dense layers (``weight_decay``), split by step size when
+    ``learning_rates`` gives some layers their own."""
+    names = model.features.feature_names
+    tables = {name: model.features.embeddings[name].weight for name in names}
+    layers = dict(_named_layers(model))
+    rates = resolve_learning_rates(learning_rates, list(layers), learning_rate,
+                                   weight_decay=weight_decay, table_decay=table_decay)
+    groups = [{"params": [table], "weight_decay": table_decay[name]} for name, table in tables.items()]
+    if isinstance(combine, nn.Module) and list(combine.parameters()):  # e.g. learned log-variances: no decay
+        groups.append({"params": list(combine.parameters()), "weight_decay": 0.0})
+    if learning_rates is None:
+        dense = [p for p in model.parameters() if all(p is not t for t in tables.values())]
+        groups.append({"params": dense, "weight_decay": weight_decay})
+    else:
+        for group, name in zip(groups, names):
+            group["lr"] = rates[f"features.{name}"]
+        by_rate: dict[float, list[torch.Tensor]] = {}
+        for layer_name, layer in layers.items():
+            if not layer_name.startswith("features."):
+                by_rate.setdefault(rates[layer_name], []).extend([layer.weight, layer.bias])
+        groups += [{"params": params, "weight_decay": weight_decay, "lr": rate} for rate, params in by_rate.items()]
+        grouped = {id(p) for group in groups for p in group["params"]}
+        assert all(id(p) in grouped for p in model.parameters()), "a parameter outside the named layers"
+    return torch.optim.AdamW(groups, lr=learning_rate, eps=ADAM_EPSILON)
 
 
 # --------------------------------------------------------------------------- weights exchange
@@ -652,22 +690,86 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
                 layer.bias.copy_(torch.as_tensor(np.asarray(weights[f"{name}.bias"], np.float32)))
 
 
-def save_weights(model: MultiTaskNet, path: str | Path) -> Path:
-    """Write ``model.state_dict()`` (a dict of tensors) to ``path`` with ``torch.save``; returns the Path.
+CHECKSUM_KEY = "mtl_lessons.weights"
+"""Entry of the saved state dict's ``_metadata`` that holds ``{"sha256": ...}`` (see :func:`save_weights`)."""
 
-    The suffix ``.pt`` is recommended. Read the file with :func:`load_weights` (or, for the same
-    architecture, ``model.load_state_dict(torch.load(path, weights_only=True))``).
+
+def save_weights(model: MultiTaskNet, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``model.state_dict()`` (a dict of tensors) and its checksum to ``path`` with ``torch.save``; returns the Path.
+
+    The suffix ``.pt`` is recommended. The SHA-256 of the tensors (names, dtypes, shapes, bytes:
+    :func:`mtl_lessons.mtl_core.weights_checksum`) is stored in the dict's ``_metadata`` (where
+    PyTorch keeps per-module versions), under ``"mtl_lessons.weights"``, so the keys stay exactly
+    those of ``model.state_dict()``. Read the file with :func:`load_weights`, which verifies the
+    checksum (or, for the same architecture, ``model.load_state_dict(torch.load(path, weights_only=True))``,
+    which does not). The file is written to a temporary file in the same folder and moved into
+    place (``os.replace``), so an interrupted save leaves any old file intact.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        FileNotFoundError: the folder of ``path`` does not exist.
     """
+    model = _check_model(model)
     path = Path(path)
-    torch.save(_check_model(model).state_dict(), path)
-    return path
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"save_weights: '{path}' already exists; pass overwrite=True to replace it")
+    state = model.state_dict()
+    metadata = dict(getattr(state, "_metadata", {}))
+    metadata[CHECKSUM_KEY] = {"sha256": weights_checksum(_state_arrays(state))}
+    state._metadata = metadata  # type: ignore[attr-defined]  # pickled with the OrderedDict
+    return atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=overwrite)
+
+
+def _state_arrays(state: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """The tensors of a state dict as NumPy arrays, in their stored dtype (what the checksum covers)."""
+    return {str(key): value.detach().cpu().contiguous().numpy() for key, value in state.items()}
+
+
+def _not_a_weights_file(path: Path, reason: str) -> ValueError:
+    return ValueError(f"load_weights: '{path}' is not a weights file of this course ({reason}); "
+                      f"write one with torch_mtl.save_weights")
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in ``path``, read with ``weights_only=True``, after verifying its checksum.
+
+    Every failure (not a zip/torch file, empty, truncated, pickled objects, no or a wrong
+    checksum) is one ValueError that names the file.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        raise _not_a_weights_file(path, f"it holds more than tensors, or is damaged, and is refused by "
+                                        f"torch.load(weights_only=True): {first}") from err
+    except Exception as err:  # noqa: BLE001 - empty, truncated, not a zip: reader errors of any type
+        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise _not_a_weights_file(path, f"torch.load cannot read it: {detail}") from err
+    if not isinstance(state, Mapping) or not state \
+            or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise _not_a_weights_file(path, "it does not hold a state dict of tensors")
+    entry = (getattr(state, "_metadata", None) or {}).get(CHECKSUM_KEY)
+    stored = entry.get("sha256") if isinstance(entry, Mapping) else None
+    if not isinstance(stored, str):
+        raise ValueError(f"load_weights: '{path}' has no checksum: it was written by an older version of "
+                         f"mtl_lessons (or by torch.save directly), or is damaged; re-save it with "
+                         f"torch_mtl.save_weights(model, path, overwrite=True)")
+    try:
+        actual = weights_checksum(_state_arrays(state))
+    except Exception as err:  # noqa: BLE001 - e.g. a damaged dtype NumPy cannot hold
+        raise _not_a_weights_file(path, f"its tensors cannot be read: {type(err).__name__}: {err}") from err
+    if actual != stored:
+        raise ValueError(f"load_weights: '{path}' is damaged: its tensors do not match the SHA-256 checksum "
+                         f"saved with them, so it would load different weights; re-save it or restore a good copy")
+    return dict(state)
 
 
 def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterable[str] | None = None) -> None:
     """Load weights written by :func:`save_weights` into ``model``, after checking they fit.
 
     The file is read with ``torch.load(path, weights_only=True)``: tensors and plain containers
-    only, never arbitrary pickled objects. Its entries are compared with the model under the
+    only, never arbitrary pickled objects. Its checksum is verified (a damaged file is refused, never
+    loaded as other weights), then its entries are compared with the model under the
     framework-neutral names of :func:`export_weights` (``features.<feature>``, ``bottom.<i>``,
     ``towers.<task>.<i>``, ``heads.<task>``; kernels in (in, out) layout) before anything is
     assigned; nothing is skipped, truncated or padded.
@@ -681,19 +783,18 @@ def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterabl
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a state dict of a model of this module; a prefix in ``layers``
-            matches nothing in the file; the (selected) layers of the file and the model differ;
-            or a layer's shape differs (the message names the layer and both shapes).
+        ValueError: the file is not a weights file of this course (empty, truncated, not written
+            by ``torch.save``, pickled objects other than tensors); it has no checksum (written by
+            an older version: re-save it) or its checksum does not match (damaged); it is not a
+            state dict of a model of this module; a prefix in ``layers`` matches nothing in the
+            file; the (selected) layers of the file and the model differ; or a layer's shape
+            differs (the message names the layer and both shapes).
     """
     model = _check_model(model)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_weights: no weights file at '{path}'")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(f"load_weights: '{path}' holds more than tensors and is refused "
-                         f"(read with weights_only=True): {err}") from err
+    state = _read_state(path)
     merged = export_weights(model)
     merged.update(pick_weights(merged, _neutral_state(state, path), path, layers))
     import_weights(model, merged)

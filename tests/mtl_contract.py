@@ -280,6 +280,51 @@ def test_combine_is_the_single_place_losses_are_combined(F, small):
     np.testing.assert_array_equal(F.export_weights(model)["heads.purchase.bias"], start["heads.purchase.bias"])
 
 
+def _moved(start: dict, end: dict, prefix: str) -> float:
+    """The largest absolute change of any weight under the layer-name prefix ``prefix``."""
+    return max(float(np.abs(end[n] - start[n]).max()) for n in start if n == prefix or n.startswith(prefix + "."))
+
+
+def test_learning_rates_give_layer_groups_their_own_step_size(F, small):
+    model = shared_model(F, small, tower=(4,))
+    start = F.export_weights(model)
+    F.train(model, rows(small.train, slice(0, 4000)), None, epochs=1, batch_size=500, monitor=None,
+            learning_rate=1e-2, learning_rates={"features": 1e-9, "bottom": 1e-9, "heads.purchase": 1e-9})
+    end = F.export_weights(model)
+    for prefix in ("features", "bottom", "heads.purchase"):  # 8 Adam steps of ≈ 1e-9 each
+        assert _moved(start, end, prefix) < 1e-7, prefix
+    for prefix in ("towers.click", "towers.purchase", "heads.click"):  # 8 steps of ≈ 1e-2 each
+        assert _moved(start, end, prefix) > 1e-3, prefix
+
+
+def test_learning_rates_all_equal_to_learning_rate_is_the_default_bit_for_bit(F, small):
+    settings = dict(epochs=2, batch_size=700, monitor=None, learning_rate=3e-3, weight_decay=0.5,
+                    embedding_weight_decay={"item_id": 20.0})
+    results = []
+    for rates in (None, {"features": 3e-3, "features.item_id": 3e-3, "bottom": 3e-3, "heads.click": 3e-3}):
+        model = shared_model(F, small, tower=(4,))
+        history = F.train(model, rows(small.train, slice(0, 3000)), None, learning_rates=rates, **settings)
+        results.append((history.loss.tolist(), F.export_weights(model)))
+    assert results[0][0] == results[1][0]
+    for name, value in results[0][1].items():
+        np.testing.assert_array_equal(results[1][1][name], value, err_msg=name)
+
+
+def test_learning_rates_are_checked_and_name_the_layers(F, small):
+    model = shared_model(F, small)
+    part = rows(small.train, slice(0, 500))
+    with pytest.raises(ValueError, match=r"learning_rates: 'head' matches none of the model's layers; "
+                                         r"its layers are \['features\.user_id'.*'bottom\.0'.*'heads\.purchase'\]"):
+        F.train(model, part, None, monitor=None, learning_rates={"head": 1e-3})
+    for bad in (0.0, -1e-3, float("nan"), float("inf"), "1e-3", True):
+        with pytest.raises(ValueError, match=r"learning_rates\['bottom'\] must be a finite number > 0"):
+            F.train(model, part, None, monitor=None, learning_rates={"bottom": bad})
+    with pytest.raises(ValueError, match=r"learning_rates: layer 'bottom\.0' has step size 0\.5 and decay 2\.0"):
+        F.train(model, part, None, monitor=None, weight_decay=2.0, learning_rate=1e-3, learning_rates={"bottom": 0.5})
+    with pytest.raises(ValueError, match="learning_rates must be None or a dict"):
+        F.train(model, part, None, monitor=None, learning_rates=1e-3)
+
+
 def test_combine_with_on_epoch_end_sees_each_epochs_task_losses(F, small):
     class Recorder:
         def __init__(self):

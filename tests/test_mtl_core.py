@@ -120,3 +120,18 @@ def test_embedding_decay_per_feature():
         C.resolve_embedding_decay({"shop_id": 1.0}, 0.0, features, 1e-3)
     with pytest.raises(ValueError, match=r"embedding_weight_decay\['hour'\]"):
         C.resolve_embedding_decay({"hour": -1.0}, 0.0, features, 1e-3)
+
+
+def test_learning_rates_by_layer_prefix_longest_wins():
+    layers = ["features.user_id", "features.item_id", "bottom.0", "bottom.1", "heads.click", "heads.purchase"]
+    assert C.resolve_learning_rates(None, layers, 2e-3) == dict.fromkeys(layers, 2e-3)
+    rates = C.resolve_learning_rates({"features": 1e-4, "features.item_id": 1e-3, "bottom.1": 5e-4,
+                                      "heads.purchase": 1e-2}, layers, 2e-3)
+    assert rates == {"features.user_id": 1e-4, "features.item_id": 1e-3, "bottom.0": 2e-3, "bottom.1": 5e-4,
+                     "heads.click": 2e-3, "heads.purchase": 1e-2}
+    with pytest.raises(ValueError, match=r"'bottom\.2' matches none of the model's layers; its layers are \["):
+        C.resolve_learning_rates({"bottom.2": 1e-3}, layers, 2e-3)
+    with pytest.raises(ValueError, match="'bott' matches none"):  # a prefix ends at a dot
+        C.resolve_learning_rates({"bott": 1e-3}, layers, 2e-3)
+    with pytest.raises(ValueError, match=r"layer 'features\.item_id' has step size 0\.1 and decay 30\.0"):
+        C.resolve_learning_rates({"features": 0.1}, layers, 2e-3, table_decay={"item_id": 30.0})
