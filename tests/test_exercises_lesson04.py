@@ -39,6 +39,7 @@ ODD_INPUTS = [..., None, "", "text", "1,5", b"bytes", 12345.0, -1, 0, True, 10 *
               Fraction(1, 3), Hostile(), object(), print, np.float32("nan")]
 
 
+@pytest.mark.filterwarnings("error")  # nor warn
 @pytest.mark.parametrize("check", CHECKS)
 @pytest.mark.parametrize("answer", ODD_INPUTS, ids=lambda a: type(a).__name__)
 def test_checks_never_raise_and_never_pass_wrong_answers(check, answer, capsys):
@@ -55,6 +56,7 @@ def test_not_started(check, capsys):
 
 @pytest.mark.parametrize("answer", [PENALTY, 1.5, 3 / 2, Fraction(3, 2), "1.5", " 1.5 ", np.float32(1.5), np.float64(1.5),
                                     np.array(1.5), np.array([1.5]), [1.5], (1.5,), 1.5 + 1e-6])
+@pytest.mark.filterwarnings("error")
 def test_penalty_accepts_every_correct_form(answer, capsys):
     exercises.lesson04_coupling_penalty(answer)
     assert capsys.readouterr().out.startswith("Exercise 1: correct ✓")
