@@ -36,7 +36,8 @@ def popularity_scores(train: pd.DataFrame, rows: pd.DataFrame, task: str,
         float64 array (len(rows),): a probability for binary tasks, a value for regression.
 
     Raises:
-        ValueError: unknown or multi-class ``task``, negative ``smoothing``.
+        ValueError: unknown or multi-class ``task``, negative ``smoothing``, no row of ``train``
+            carries ``task``'s label (nothing to learn from).
     """
     spec = get_task(task)
     if spec.kind == "multiclass":
@@ -45,6 +46,10 @@ def popularity_scores(train: pd.DataFrame, rows: pd.DataFrame, task: str,
         raise ValueError(f"smoothing must be a number ≥ 0, got {smoothing!r}")
     labels = pd.Series(task_labels(train, task), index=train.index)
     labelled = labels.notna()
+    if not labelled.any():
+        rows_with = "every row" if spec.rows == "all" else f"rows with {spec.rows} = 1"
+        raise ValueError(f"train has no rows that carry the label of task {task!r} ({len(train)} rows given; "
+                         f"the label exists on {rows_with}): popularity_scores needs labelled training rows")
     overall = float(labels[labelled].mean())
     per_item = labels[labelled].groupby(train.loc[labelled, "item_id"]).agg(["sum", "count"])
     smoothed = (per_item["sum"] + smoothing * overall) / (per_item["count"] + smoothing)

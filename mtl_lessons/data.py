@@ -952,8 +952,9 @@ def _validate_tables(tables: dict[str, pd.DataFrame], config: ShopConfig | Targe
     for step, previous in (("add_to_cart", "click"), ("purchase", "add_to_cart")):
         skipped = (funnel[step] == 1) & (funnel[previous] == 0)
         if skipped.any():
-            raise _invalid(f_im, f"{step} = 1 where {previous} = 0 ({_first_bad(im[step], skipped)}); the funnel "
-                                 "requires purchase ⇒ add_to_cart ⇒ click")
+            count = int(skipped.sum())
+            raise _invalid(f_im, f"{step} = 1 where {previous} = 0 at row {int(np.flatnonzero(skipped)[0])} ({count} "
+                                 f"row{'s' if count > 1 else ''}); the funnel requires purchase ⇒ add_to_cart ⇒ click")
     labels = {"rating": ("integer ratings 1 to 5", _whole_between(1, 5), "purchase"),
               "sentiment": (binary, _whole_between(0, 1), "purchase"),
               "dwell_seconds": ("finite durations > 0 (seconds)", lambda v: np.isfinite(v) & (v > 0), "click")}
@@ -964,8 +965,8 @@ def _validate_tables(tables: dict[str, pd.DataFrame], config: ShopConfig | Targe
                            (~present & (funnel[after] == 1), f"an empty cell where {after} = 1")):
             if wrong.any():
                 raise _invalid(f_im, f"column {column!r} must be filled exactly on the rows with {after} = 1 "
-                                     f"(the label exists only after a {after}), found {why} "
-                                     f"({_first_bad(im[column], wrong)})")
+                                     f"(the label exists only after a {after}), found {why}: "
+                                     f"{_first_bad(im[column], wrong)}")
     late = np.diff(day * 24 + hour) < 0
     if late.any():
         i = int(np.flatnonzero(late)[0]) + 1

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .data import get_task, task_labels
+from .data import _resolve_tasks, get_task, task_labels
 
 __all__ = ["task_metrics", "evaluate", "oracle_lift", "oracle_scores", "HEADLINE", "HIGHER_IS_BETTER"]
 
@@ -29,6 +29,10 @@ HIGHER_IS_BETTER = {
 
 HEADLINE = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}
 """The one metric the lessons report first for each task kind."""
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
 
 
 def _masked(task: str, y_true, y_pred, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -45,8 +49,17 @@ def _masked(task: str, y_true, y_pred, mask) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"mask for task {task!r} must have shape {y_true.shape}, got {mask.shape}")
         keep &= mask
     y_true, y_pred = y_true[keep], y_pred[keep]
+    infinite = np.isinf(y_true)
+    if infinite.any():
+        raise ValueError(f"y_true for task {task!r} has ±inf on {_rows(int(infinite.sum()))}: labels must be finite "
+                         "numbers (NaN marks a missing label)")
     if np.isnan(y_pred).any():
         raise ValueError(f"y_pred for task {task!r} has NaN on rows that carry a label")
+    infinite = np.isinf(y_pred)
+    if infinite.any():
+        rows = int(infinite.any(axis=1).sum()) if infinite.ndim == 2 else int(infinite.sum())
+        raise ValueError(f"y_pred for task {task!r} has ±inf on {_rows(rows)} carrying a label: predictions must "
+                         "be finite (probabilities for classification tasks)")
     return y_true, y_pred
 
 
@@ -62,6 +75,10 @@ def task_metrics(task: str, y_true, y_pred, mask=None) -> dict[str, float]:
 
     Returns:
         metric name → value, plus ``n`` (rows that carry a label).
+
+    Raises:
+        ValueError: unknown task, wrong shapes, no labelled rows, ±inf in a label, NaN or ±inf
+            in a prediction on a labelled row, binary predictions outside [0, 1].
     """
     kind = get_task(task).kind
     y_true, y_pred = _masked(task, y_true, y_pred, mask)
@@ -132,12 +149,13 @@ def oracle_scores(shop, table: pd.DataFrame, tasks) -> dict[str, float]:
     Args:
         shop: the ``data.Shop`` the rows come from (its oracle table is looked up by impression).
         table: a ``join_features`` table, e.g. ``split.test``.
-        tasks: task names.
+        tasks: task names, or one name as a string.
 
     Returns:
         task → the oracle's AUC (binary), RMSE (regression) or accuracy (multi-class), on the
         rows that carry the task's label: the ceiling no model can beat except by chance.
     """
+    tasks = _resolve_tasks(tasks)
     oracle = shop.oracle_for(table)
     out = {}
     for task in tasks:

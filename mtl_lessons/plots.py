@@ -4,6 +4,7 @@ Each function draws one idea on a new figure and returns its ``Axes``; the noteb
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -28,14 +29,34 @@ def funnel(counts: Mapping[str, float], title: str = "The purchase funnel") -> p
     """Horizontal bars of a funnel, each labelled with its count and its rate from the step before.
 
     Args:
-        counts: step name → number of events, in funnel order (e.g. impressions, clicks, ...).
+        counts: step name → number of events, in funnel order (impressions, clicks, ...); a dict
+            or a Series. Each count is a finite number > 0: the axis is logarithmic and each step
+            is shown as a share of the one before.
         title: the figure title.
+
+    Raises:
+        ValueError: ``counts`` is not a mapping of at least two steps, a count is not a finite
+            number > 0, or the counts increase along the funnel.
     """
+    if isinstance(counts, pd.Series):
+        counts = counts.to_dict()
+    if not isinstance(counts, Mapping):
+        raise ValueError(f"counts must be a mapping step name → count (a dict or a pandas Series), "
+                         f"got {type(counts).__name__}")
     if len(counts) < 2:
         raise ValueError("counts must name at least two funnel steps")
-    names, values = list(counts), np.asarray(list(counts.values()), dtype=float)
-    if (values < 0).any() or (np.diff(values) > 0).any():
-        raise ValueError("counts must be non-negative and non-increasing along the funnel")
+    names = list(counts)
+    bad = {}
+    for name, value in counts.items():
+        number = value.item() if isinstance(value, np.generic) else value
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not (math.isfinite(number) and number > 0):
+            bad[name] = number
+    if bad:
+        raise ValueError(f"counts must be finite numbers > 0 (the axis is logarithmic and each step is shown as a "
+                         f"share of the one before), got {bad}")
+    values = np.asarray([counts[name] for name in names], dtype=float)
+    if (np.diff(values) > 0).any():
+        raise ValueError(f"counts must be non-increasing along the funnel, got {dict(zip(names, values.tolist()))}")
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots()
         y = np.arange(len(names))[::-1]
