@@ -28,7 +28,7 @@ STAMP         := $(VENV)/.installed-$(DEP_HASH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test lab refresh data clean
+.PHONY: help setup course test lab refresh data bench clean
 
 help: ## list the targets
 	@echo "Multi-Task Learning for AI Shopping Guides: make targets"
@@ -66,6 +66,9 @@ refresh: setup ## maintainers: re-execute notebooks in place to update their com
 
 data: setup ## regenerate datasets/ (the shop and its target domain in datasets/target/) from the simulator
 	$(VENV_PY) -m mtl_lessons.data
+
+bench: setup ## print samples per second of train for each architecture in both frameworks
+	$(VENV_PY) -m mtl_lessons.bench
 
 clean: ## remove build/
 	rm -rf $(BUILD_DIR)
