@@ -743,6 +743,7 @@ _WEIGHTS_FORMAT = "mtl_lessons.neutral_weights.v2"  # the "format" attribute of 
 _CHECKSUM_ATTR = "sha256"  # the attribute holding mtl_core.weights_checksum of the datasets
 _USERBLOCK_SIZE = 512  # HDF5 ignores the file's first 512 bytes (its "user block"): the file checksum goes there
 _USERBLOCK_MAGIC = b"mtl_lessons.keras_mtl.save_weights v2\nsha256 "  # then 64 hex digits of the rest of the file
+_DIGEST_END = len(_USERBLOCK_MAGIC) + 64  # the digest covers every byte after itself (padding included)
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -787,11 +788,11 @@ def save_weights(model: MultiTaskNet, path: str | Path, *, overwrite: bool = Fal
             file.attrs[_CHECKSUM_ATTR] = weights_checksum(weights)
             for name, value in weights.items():
                 file.create_dataset(name, data=value)
-        with open(tmp, "r+b") as raw:  # the SHA-256 of the HDF5 part, in the user block h5py left free
+        with open(tmp, "r+b") as raw:  # in the user block h5py left free: the SHA-256 of every byte after it
             raw.seek(_USERBLOCK_SIZE)
-            digest = hashlib.sha256(raw.read()).hexdigest().encode("ascii")
+            rest = b"\n".ljust(_USERBLOCK_SIZE - _DIGEST_END, b"\0") + raw.read()
             raw.seek(0)
-            raw.write((_USERBLOCK_MAGIC + digest + b"\n").ljust(_USERBLOCK_SIZE, b"\0"))
+            raw.write(_USERBLOCK_MAGIC + hashlib.sha256(rest).hexdigest().encode("ascii") + rest)
 
     return atomic_write(path, write, overwrite=overwrite)
 
@@ -818,10 +819,9 @@ def _read_weights(path: Path) -> dict[str, np.ndarray]:
                              f"mtl_lessons: re-save it with keras_mtl.save_weights(model, path, overwrite=True)")
         what = "it is empty" if not data else "it is not an HDF5 file" if len(data) > 8 else "it is truncated"
         raise _not_a_weights_file(path, what)
-    stored_file = head[len(_USERBLOCK_MAGIC):len(_USERBLOCK_MAGIC) + 64]
     if len(data) <= _USERBLOCK_SIZE:
         raise _not_a_weights_file(path, f"it is truncated: {len(data)} bytes")
-    if hashlib.sha256(data[_USERBLOCK_SIZE:]).hexdigest().encode("ascii") != stored_file:
+    if hashlib.sha256(data[_DIGEST_END:]).hexdigest().encode("ascii") != data[len(_USERBLOCK_MAGIC):_DIGEST_END]:
         raise ValueError(f"load_weights: '{path}' is damaged (or truncated): its bytes do not match the SHA-256 "
                          f"checksum saved with them, so it could load different weights; re-save it or restore "
                          f"a good copy")
