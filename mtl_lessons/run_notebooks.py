@@ -12,8 +12,14 @@ environment (see :data:`KERNEL_ENV`) and matplotlib's inline backend.
 
 ``--out DIR`` writes ``DIR/<folder>/<name>.ipynb`` (``build/notebooks/01_x.ipynb``) and
 never touches the source; a notebook that fails is still written there, up to the failing
-cell, for inspection. ``--inplace`` overwrites the source with fresh outputs, but only
-when the whole notebook succeeded. Either way the saved notebook has
+cell, for inspection. The runner lists what it wrote, with each file's SHA-256, in
+``DIR/.run_notebooks.json`` (:data:`MANIFEST_NAME`), and refuses to write over a file it did
+not write there, or that changed since (e.g. ``--out OTHER_CHECKOUT`` would otherwise replace
+that checkout's own notebooks, and a copy edited in ``build/`` would be lost); running
+``make course`` into ``build/`` again is fine. ``--inplace`` overwrites the source with
+fresh outputs (the explicit overwrite), but only when the whole notebook succeeded. Every
+notebook is written atomically (a temporary file in the same folder, then ``os.replace``).
+All arguments are checked before any notebook runs. Either way the saved notebook has
 ``kernelspec.name == "python3"`` and no per-cell ``execution`` timing metadata, so
 re-running an unchanged, deterministic notebook gives an identical file.
 
@@ -22,7 +28,7 @@ One line per notebook is printed, then a total line::
     notebooks/01_intro.ipynb                                12.3 s  ok
     total  1 notebooks  12.3 s  0 failed
 
-The exit status is 1 if any notebook failed, 2 for a usage error, else 0.
+The exit status is 1 if any notebook failed, 2 for a usage error (nothing is run), else 0.
 
 Importing this module imports neither PyTorch nor TensorFlow.
 """
@@ -30,6 +36,8 @@ Importing this module imports neither PyTorch nor TensorFlow.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import re
 import sys
@@ -40,6 +48,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from .atomic import atomic_write
 
 KERNEL_NAME = "python3"
 """Kernel every notebook runs in (and the ``kernelspec.name`` saved in it)."""
@@ -57,6 +67,9 @@ KERNEL_ENV: Mapping[str, str] = {
     "PYTHONHASHSEED": "0",
 }
 """Environment variables set in every child kernel (on top of this process's own)."""
+
+MANIFEST_NAME = ".run_notebooks.json"
+"""File in an ``--out`` folder listing the notebooks the runner wrote there (path → SHA-256)."""
 
 ERROR_LINES = 12
 """How many lines of a failing notebook's error are printed."""
@@ -121,6 +134,76 @@ def _coalesce_streams(outputs: list) -> list:
 def output_path(notebook: Path, out_dir: Path) -> Path:
     """Where ``--out out_dir`` writes ``notebook``: ``out_dir/<its folder name>/<its name>``."""
     return out_dir / notebook.resolve().parent.name / notebook.name
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_manifest(out_dir: Path) -> dict[str, str]:
+    """What the runner wrote into ``out_dir``: ``{"notebooks/01_x.ipynb": sha256}`` (empty if none).
+
+    Raises:
+        ValueError: the manifest exists but is not the runner's JSON (it was edited or damaged).
+    """
+    path = out_dir / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        written = data["written"]
+        if not isinstance(written, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in written.items()):
+            raise TypeError("'written' is not a mapping of paths to digests")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a manifest written by run_notebooks ({exc}); "
+                         f"delete the folder {out_dir} (e.g. `make clean`) and run again") from exc
+    return written
+
+
+def write_manifest(out_dir: Path, written: Mapping[str, str]) -> None:
+    """Write ``out_dir``'s manifest (atomically)."""
+    text = json.dumps({"written_by": "python -m mtl_lessons.run_notebooks", "written": dict(sorted(written.items()))},
+                      indent=1) + "\n"
+    atomic_write(out_dir / MANIFEST_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=True)
+
+
+def check_targets(notebooks: Sequence[Path], out_dir: Path) -> list[str]:
+    """The problems (empty if none) with writing ``notebooks`` into ``out_dir``: a target that is a
+    source notebook, that two notebooks share, or that exists but was not written there by the
+    runner (absent from the manifest, or changed since)."""
+    try:
+        written = read_manifest(out_dir)
+    except ValueError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    seen: dict[Path, Path] = {}
+    for path in notebooks:
+        target = output_path(path, out_dir)
+        key = target.resolve()
+        if key == path.resolve():
+            problems.append(f"--out {out_dir} would overwrite {path} itself; use --inplace for that")
+        elif key in seen:
+            problems.append(f"{seen[key]} and {path} would both be written to {target}; run them separately")
+        elif target.is_dir():
+            problems.append(f"{target} is a folder; cannot write {path} there")
+        elif target.exists():
+            name = target.relative_to(out_dir).as_posix()
+            if name not in written:
+                problems.append(f"{target} exists and was not written by run_notebooks (it is not in "
+                                f"{out_dir / MANIFEST_NAME}); refusing to overwrite it: choose another "
+                                f"--out folder, or move the file away (use --inplace to refresh a source notebook)")
+            elif file_digest(target) != written[name]:
+                problems.append(f"{target} changed since run_notebooks wrote it (edited?); refusing to "
+                                f"overwrite it: move it away or delete it, or choose another --out folder")
+        seen[key] = path
+    return problems
+
+
+def write_notebook(nb: nbformat.NotebookNode, target: Path) -> None:
+    """Write ``nb`` to ``target`` atomically (a temporary file in the same folder, then ``os.replace``)."""
+    atomic_write(target, lambda tmp: nbformat.write(nb, str(tmp)), overwrite=True)
 
 
 def execute_notebook(
@@ -198,7 +281,16 @@ def run(
     timeout: int = DEFAULT_TIMEOUT,
 ) -> list[Result]:
     """Execute each notebook, write it (to ``out_dir`` or, with ``out_dir=None``, in place),
-    print its table line as soon as it is done, and return the results."""
+    print its table line as soon as it is done, and return the results.
+
+    With ``out_dir``, the targets are checked first (:func:`check_targets`, ValueError if any
+    problem) and each written file is recorded in ``out_dir``'s manifest."""
+    written: dict[str, str] = {}
+    if out_dir is not None:
+        problems = check_targets(notebooks, out_dir)
+        if problems:
+            raise ValueError("; ".join(problems))
+        written = read_manifest(out_dir)
     results: list[Result] = []
     for path in notebooks:
         start = time.perf_counter()
@@ -213,14 +305,40 @@ def run(
         elif out_dir is not None:
             target = output_path(path, out_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, target)
+            write_notebook(nb, target)
+            written[target.relative_to(out_dir).as_posix()] = file_digest(target)
+            write_manifest(out_dir, written)
         elif result.ok:
-            nbformat.write(nb, path)
+            write_notebook(nb, path)
         results.append(result)
         print(format_row(result), flush=True)
         if error is not None:
             print(error_summary(error), flush=True)
     return results
+
+
+def _positive_seconds(text: str) -> int:
+    """``--timeout``'s type: a whole number of seconds ≥ 1 (0 or less is not "no limit")."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds >= 1, got {text!r}")
+    return value
+
+
+def check_out_dir(out_dir: Path) -> str | None:
+    """The problem with ``--out out_dir`` (None if none), creating the folder if it is missing."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"--out {out_dir}: is a file, not a folder"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})"
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        return f"--out {out_dir}: the folder is not writable"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="write executed copies to DIR/<folder>/<name>.ipynb; sources stay untouched",
+        help="write executed copies to DIR/<folder>/<name>.ipynb; sources stay untouched; "
+        "never overwrites a file in DIR that the runner did not write (see DIR/" + MANIFEST_NAME + ")",
     )
     where.add_argument(
         "--inplace",
@@ -245,10 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=int,
+        type=_positive_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"per-cell time limit (default {DEFAULT_TIMEOUT})",
+        help=f"per-cell time limit in seconds, >= 1 (default {DEFAULT_TIMEOUT})",
     )
     return parser
 
@@ -261,11 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         notebooks = collect(args.notebooks)
     except FileNotFoundError as exc:
         parser.error(str(exc))  # exits with status 2
+    not_notebooks = [str(path) for path in notebooks if path.suffix != ".ipynb"]
+    if not_notebooks:
+        parser.error(f"not notebooks (.ipynb): {not_notebooks}")
     out_dir: Path | None = args.out
     if out_dir is not None:
-        for path in notebooks:
-            if output_path(path, out_dir).resolve() == path.resolve():
-                parser.error(f"--out {out_dir} would overwrite {path}; use --inplace for that")
+        problem = check_out_dir(out_dir)
+        if problem:
+            parser.error(problem)
+        problems = check_targets(notebooks, out_dir)
+        if problems:
+            parser.error("; ".join(problems))  # exits with status 2, before anything runs
     if not notebooks:
         print("no notebooks to run")
     results = run(notebooks, out_dir, timeout=args.timeout)
