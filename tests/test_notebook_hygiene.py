@@ -163,6 +163,40 @@ def test_no_warning_or_progress_noise(path: Path) -> None:
     assert not hits, f"warning / progress-bar noise in outputs: {hits}"
 
 
+# What marks a cell as printing wall-clock figures: a timer in its source, or a time or speed
+# figure in its outputs ("12.3 s", "450 ms", "samples/s", "wall time", "took ...").
+TIMING = re.compile(
+    r"perf_counter|process_time|time\.time\(|time\.monotonic|timeit|%%?time\b|samples_per_second"
+    r"|\bseconds\b|samples/s|examples/s|it/s|steps/s|ms/step|wall[- ]?(?:clock|time)|elapsed|latency"
+    r"|\btook\b|\d\s*(?:ms|µs|us|s|sec|secs)\b",
+    re.IGNORECASE,
+)
+IGNORE_TAG = "nbval-ignore-output"
+
+
+@all_notebooks
+def test_ignore_output_tag_only_on_timing_cells(path: Path) -> None:
+    """nbval compares every output exactly; only a cell that prints wall-clock figures (seconds,
+    samples/s) may opt out with the tag nbval-ignore-output (and it prints nothing else)."""
+    nb = load(path)
+    offending = []
+    for i, cell in enumerate(nb["cells"]):
+        if IGNORE_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        outputs = [
+            text(out.get("text", "")) + "".join(text(v) for k, v in out.get("data", {}).items() if k in TEXT_MIME)
+            for out in cell.get("outputs", [])
+        ]
+        if not TIMING.search(text(cell["source"]) + "\n".join(outputs)):
+            first = next((line for line in text(cell["source"]).splitlines() if line.strip()), "")
+            offending.append(f"cell {i} ({first[:60]!r})")
+    assert not offending, (
+        f"{path.parent.name}/{path.name}: {IGNORE_TAG} on cells that print no wall-clock figures: "
+        f"{', '.join(offending)}; remove the tag (nbval then compares the output; round a value that "
+        "drifts in its last digits where it is printed), or move the timing into a cell of its own"
+    )
+
+
 @all_notebooks
 def test_no_execution_timing_metadata(path: Path) -> None:
     timed = [i for i, cell in enumerate(load(path)["cells"]) if "execution" in cell.get("metadata", {})]
