@@ -142,3 +142,65 @@ def test_keras_import_prints_nothing_on_stderr() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", proc.stderr
+
+
+# --------------------------------------------------------------------------- a notebook, executed twice
+TWICE_CELLS = [
+    """from mtl_lessons import repro
+
+rng = repro.setup(0, frameworks=("torch", "keras"))
+print("numpy draws:", rng.normal(size=3).tolist())""",
+    """from mtl_lessons import data
+
+shop = data.simulate_shop(data.ShopConfig(seed=3, n_users=150, n_items=80, n_impressions=6000))
+split = data.chronological_split(data.join_features(shop))
+encoder = data.FeatureEncoder(shop).fit(split.train)
+train, valid = (encoder.transform(part, ("click", "purchase")) for part in (split.train, split.valid))
+print(len(split.train), "training rows; clicks:", int(split.train["click"].sum()))""",
+    """import hashlib
+
+import numpy as np
+
+from mtl_lessons import keras_mtl, torch_mtl
+
+WALL_CLOCK = ["seconds", "samples_per_second", "valid_seconds"]
+for name, F in (("PyTorch", torch_mtl), ("Keras", keras_mtl)):
+    model = F.SharedBottomModel(encoder.cardinalities, train.numeric.shape[1], ("click", "purchase"),
+                                bottom=(16, 8), dropout=0.2, seed=0)
+    history = F.train(model, train, valid, ("click", "purchase"), epochs=3, batch_size=256, seed=0,
+                      progress=False)
+    print(name, "history (every digit):")
+    print(history.drop(columns=[c for c in WALL_CLOCK if c in history]).to_string(float_format="{:.17g}".format))
+    weights = F.export_weights(model)
+    digest = hashlib.sha256(b"".join(weights[k].tobytes() for k in sorted(weights))).hexdigest()
+    print(name, "weights sha256:", digest)
+    print(name, "first purchase predictions:", F.predict(model, valid, "purchase")["purchase"][:4].tolist())""",
+]
+
+
+def test_a_notebook_run_twice_by_the_course_runner_gives_identical_outputs(tmp_path):
+    """What nbval relies on: a seeded notebook (repro.setup, data, training in both frameworks with
+    dropout and shuffling) executed twice in fresh kernels by the course runner prints the same
+    outputs, byte for byte (training history at full precision, weight digests, predictions)."""
+    import nbformat
+
+    from mtl_lessons import run_notebooks
+
+    source = tmp_path / "notebooks" / "01_twice.ipynb"
+    source.parent.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Twice")] + [nbformat.v4.new_code_cell(c) for c in TWICE_CELLS]
+    nbformat.write(nb, source)
+    build = tmp_path / "build"
+    runs = []
+    for _ in range(2):  # into the same folder, as `make course` does
+        assert run_notebooks.main(["--out", str(build), str(source)]) == 0
+        executed = nbformat.read(build / "notebooks" / "01_twice.ipynb", as_version=4)
+        runs.append([cell.get("outputs") for cell in executed.cells if cell.cell_type == "code"])
+    first, second = runs
+    assert all(first), f"every cell prints something: {first}"
+    text = "".join(out.get("text", "") for outputs in first for out in outputs)
+    assert "PyTorch weights sha256:" in text and "Keras weights sha256:" in text, text
+    assert "Warning" not in text and "WARNING" not in text, text
+    for index, (a, b) in enumerate(zip(first, second)):
+        assert a == b, f"code cell {index} printed different outputs in two runs:\n{a}\n---\n{b}"
