@@ -717,7 +717,12 @@ def save_weights(model: MultiTaskNet, path: str | Path, *, overwrite: bool = Fal
     metadata = dict(getattr(state, "_metadata", {}))
     metadata[CHECKSUM_KEY] = {"sha256": weights_checksum(_state_arrays(state))}
     state._metadata = metadata  # type: ignore[attr-defined]  # pickled with the OrderedDict
-    return atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=overwrite)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as file:  # a file object: the zip's inner folder is "archive", not the temp name
+            torch.save(state, file)
+
+    return atomic_write(path, write, overwrite=overwrite)
 
 
 def _state_arrays(state: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
