@@ -89,6 +89,7 @@ from .mtl_core import (  # noqa: E402
     resolve_learning_rates,
     resolve_n_classes,
     resolve_tasks,
+    task_tuple,
     weights_checksum,
 )
 
@@ -427,12 +428,13 @@ def feature_tensors(inputs: ModelInputs) -> dict[str, tf.Tensor]:
     return feeds
 
 
-def label_tensors(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+def label_tensors(inputs: ModelInputs, tasks: str | Sequence[str]) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
     """Labels and masks of ``tasks`` as float32 tensors (n,); missing labels are set to 0.
 
     Returns:
         ``(labels, masks)``: task → labels (0 where missing, never NaN), task → 1.0 / 0.0.
     """
+    tasks = task_tuple(tasks)  # a bare string is one task
     labels, masks = label_matrices(inputs, tasks)
     return ({task: tf.convert_to_tensor(labels[:, j]) for j, task in enumerate(tasks)},
             {task: tf.convert_to_tensor(masks[:, j]) for j, task in enumerate(tasks)})
@@ -554,7 +556,13 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             weighted sum). Its ``trainable_variables``, if it has any (a built Keras layer, e.g.
             learned uncertainty weights), are optimised too (without weight decay); an object with an
             ``on_epoch_end(task_losses)`` method gets each epoch's per-task training losses
-            (a dict of floats) after the epoch.
+            (a dict of floats) after the epoch. An object with a ``gradient_norm_variable``
+            (``keras_weighting.GradNorm``) has the step recorded on a persistent tape; its
+            ``gradient_norms(tape, task_losses)`` runs inside the step and its
+            ``after_step(task_losses, grad_norms)`` after each step, with the batch's losses
+            and norms (floats). Weights that change during training must live in variables the
+            step reads (a float read from Python is frozen when the step is traced).
+            A ``combine`` with a ``tasks`` attribute must name exactly the trained tasks.
         learning_rates: per-layer step sizes, layer-name prefix → Adam step size, in the
             framework-neutral names of :func:`export_weights` (``"features"``,
             ``"features.item_id"``, ``"bottom"``, ``"towers.click"``, ``"heads.purchase"``, ...;
@@ -574,13 +582,18 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     Raises:
         ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
             shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
-            a bad monitor, bad scalar settings or ``learning_rates`` naming no layer of the model.
+            a bad monitor, bad scalar settings, ``learning_rates`` naming no layer of the model,
+            or a ``combine`` strategy built for other tasks (or, GradNorm, on another model's layer).
     """
     model = _check_model(model)
     plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
                          epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          weight_decay=weight_decay, embedding_weight_decay=embedding_weight_decay,
-                         patience=patience, monitor=monitor, seed=seed)
+                         patience=patience, monitor=monitor, seed=seed, combine=combine)
+    shared = getattr(combine, "gradient_norm_variable", None)  # GradNorm: norms on a variable of this model
+    if shared is not None and not any(shared is v for v in model.trainable_variables):
+        raise ValueError("combine=GradNorm measures gradient norms on a layer that is not in this model; "
+                         "build it with keras_mtl.last_shared_layer(model) of the model you train")
     tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names
@@ -601,12 +614,12 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                              no_decay=[table for table, _ in table_shrink] + combine_variables)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
-    def step(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def step(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         cat_b = tf.gather(categorical, idx)
         feeds = {name: cat_b[:, j] for j, name in enumerate(names)}
         feeds[NUMERIC_KEY] = tf.gather(numeric, idx)
         y_b, m_b = tf.gather(labels, idx), tf.gather(masks, idx)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=shared is not None) as tape:  # GradNorm: one more gradient per task
             outputs = model(feeds, training=True)
             losses = task_losses(outputs, {t: y_b[:, j] for j, t in enumerate(tasks)},
                                  {t: m_b[:, j] for j, t in enumerate(tasks)})
@@ -615,6 +628,11 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             if penalty is not None:
                 total = total + penalty
         gradients = tape.gradient(total, variables)
+        if shared is not None:  # GradNorm: each task's gradient norm on the last shared layer
+            norms = combine.gradient_norms(tape, losses)
+            norms = tf.stack([tf.cast(norms[t], tf.float32) for t in tasks])
+        else:
+            norms = tf.zeros((len(tasks),))
         # Embedding gradients arrive as IndexedSlices; the tables are small, and a dense
         # update is faster on the CPU (and is what torch's default dense gradient does).
         pairs = [(tf.convert_to_tensor(g), v) for g, v in zip(gradients, variables) if g is not None]
@@ -625,7 +643,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             mine = [(g, v) for g, v in pairs if id(v) in members]
             if mine:
                 optimizer.apply([g for g, _ in mine], [v for _, v in mine])
-        return total, tf.stack([losses[t] for t in tasks]), tf.reduce_sum(m_b, axis=0)
+        return total, tf.stack([losses[t] for t in tasks]), tf.reduce_sum(m_b, axis=0), norms
 
     best_weights: list[np.ndarray] | None = None
     shuffler = np.random.default_rng(seed)
@@ -638,7 +656,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             total_sum, steps = 0.0, 0
             order = shuffler.permutation(n)
             for start in range(0, n, batch_size):
-                total, losses, counts = step(tf.constant(order[start:start + batch_size]))
+                total, losses, counts, norms = step(tf.constant(order[start:start + batch_size]))
+                if shared is not None:  # GradNorm's update between steps (the step reads its weights)
+                    combine.after_step(dict(zip(tasks, losses.numpy())), dict(zip(tasks, norms.numpy())))
                 counts = counts.numpy()
                 loss_sums += losses.numpy() * counts
                 label_counts += counts

@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_EMBEDDING_DIMS",
     "METRICS_BY_KIND",
     "embedding_dims",
+    "task_tuple",
     "resolve_tasks",
     "model_tasks",
     "resolve_n_classes",
@@ -49,6 +50,7 @@ __all__ = [
     "resolve_embedding_decay",
     "resolve_learning_rates",
     "combine_losses",
+    "check_combine_tasks",
     "SOFT_SHARING_PENALTIES",
     "check_soft_sharing",
     "layer_of",
@@ -111,6 +113,12 @@ def embedding_dims(cardinalities: Mapping[str, int],
     return out
 
 
+def task_tuple(tasks: str | Iterable[str]) -> tuple:
+    """``tasks`` as a tuple, a bare string counting as one task (``"click"`` → ``("click",)``,
+    never ``("c", "l", ...)``); no other check (see :func:`resolve_tasks`)."""
+    return (tasks,) if isinstance(tasks, str) else tuple(tasks)
+
+
 def resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:
     """``tasks`` as a tuple of known, distinct task names (a bare string counts as one task).
 
@@ -149,7 +157,7 @@ def model_tasks(heads: Sequence[str], tasks: str | Sequence[str] | None) -> tupl
     return tasks
 
 
-def resolve_n_classes(tasks: Sequence[str], n_classes: Mapping[str, int] | None) -> dict[str, int]:
+def resolve_n_classes(tasks: str | Sequence[str], n_classes: Mapping[str, int] | None) -> dict[str, int]:
     """Number of classes of each multi-class task in ``tasks`` (``FeatureEncoder.n_classes``).
 
     Raises:
@@ -157,7 +165,7 @@ def resolve_n_classes(tasks: Sequence[str], n_classes: Mapping[str, int] | None)
     """
     n_classes = {} if n_classes is None else dict(n_classes)
     out = {}
-    for task in tasks:
+    for task in task_tuple(tasks):
         if get_task(task).kind != "multiclass":
             continue
         if task not in n_classes:
@@ -205,7 +213,7 @@ def check_architecture(cardinalities: Mapping[str, int], n_numeric: int,
 
 # --------------------------------------------------------------------------- inputs
 def check_inputs(inputs: ModelInputs, argument: str, *, cardinalities: Mapping[str, int],
-                 n_numeric: int, tasks: Sequence[str] = (),
+                 n_numeric: int, tasks: str | Sequence[str] = (),
                  n_classes: Mapping[str, int] | None = None) -> int:
     """Check that ``inputs`` fits a model and carries usable labels for ``tasks``.
 
@@ -247,7 +255,7 @@ def check_inputs(inputs: ModelInputs, argument: str, *, cardinalities: Mapping[s
         if n and (ids.min() < 0 or ids.max() >= cardinality):
             raise ValueError(f"{argument}.categorical[{name!r}] has ids outside [0, {cardinality})")
     n_classes = {} if n_classes is None else n_classes
-    for task in tasks:
+    for task in task_tuple(tasks):
         if task not in inputs.labels or task not in inputs.masks:
             raise ValueError(
                 f"task {task!r} has no labels in {argument} (it has: {sorted(inputs.labels)}); "
@@ -282,13 +290,14 @@ def check_inputs(inputs: ModelInputs, argument: str, *, cardinalities: Mapping[s
     return n
 
 
-def label_matrices(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def label_matrices(inputs: ModelInputs, tasks: str | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and masks of ``tasks`` as two float32 matrices of shape (n, len(tasks)).
 
     Missing labels (mask False) are replaced by 0 here, before any framework sees them, so a
     NaN never enters a computation graph; the mask (1.0 / 0.0) then removes those rows from
-    the loss. Column j belongs to ``tasks[j]``.
+    the loss. Column j belongs to ``tasks[j]`` (a bare string is one task).
     """
+    tasks = task_tuple(tasks)
     if not tasks:
         return (np.zeros((len(inputs), 0), np.float32),) * 2
     masks = np.column_stack([np.asarray(inputs.masks[t], dtype=bool) for t in tasks])
@@ -299,13 +308,15 @@ def label_matrices(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[np.ndarra
 
 # --------------------------------------------------------------------------- training arguments
 def resolve_loss_weights(loss_weights: Mapping[str, float] | None,
-                         tasks: Sequence[str]) -> dict[str, float]:
+                         tasks: str | Sequence[str]) -> dict[str, float]:
     """Per-task loss weights: 1.0 for every task in ``tasks`` unless ``loss_weights`` says otherwise.
 
     Raises:
-        ValueError: ``loss_weights`` names a task that is not trained, or a weight that is
-            negative or not a finite number.
+        ValueError: ``loss_weights`` names a task that is not trained, a weight that is
+            negative or not a finite number, or every weight is 0 (the objective would be 0
+            and training would change nothing).
     """
+    tasks = task_tuple(tasks)
     loss_weights = {} if loss_weights is None else dict(loss_weights)
     unknown = [task for task in loss_weights if task not in tasks]
     if unknown:
@@ -318,15 +329,20 @@ def resolve_loss_weights(loss_weights: Mapping[str, float] | None,
                 or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"loss_weights[{task!r}] must be a finite number ≥ 0, got {weight!r}")
         out[task] = float(weight)
+    if out and not any(out.values()):
+        raise ValueError(f"loss_weights are all 0 ({out}): the objective would be 0 and training would "
+                         f"change nothing; give at least one trained task a weight > 0 (to leave a task "
+                         f"out, leave it out of tasks=...)")
     return out
 
 
-def resolve_monitor(monitor: tuple[str, str] | None, tasks: Sequence[str]) -> tuple[str, str] | None:
+def resolve_monitor(monitor: tuple[str, str] | None, tasks: str | Sequence[str]) -> tuple[str, str] | None:
     """Check ``monitor = (task, metric)``: the task is trained and reports that metric.
 
     Returns:
         ``monitor`` as a tuple, or None (no validation, no early stopping).
     """
+    tasks = task_tuple(tasks)
     if monitor is None:
         return None
     if isinstance(monitor, str) or not isinstance(monitor, Sequence) or len(monitor) != 2:
@@ -477,6 +493,32 @@ def combine_losses(task_losses: Mapping[str, Any], weights: Mapping[str, float])
     for task, loss in task_losses.items():
         total = total + weights[task] * loss
     return total
+
+
+def check_combine_tasks(combine: object, tasks: Sequence[str]) -> None:
+    """Refuse a ``combine`` built for other tasks than the trained ``tasks``.
+
+    A weighting strategy (``UncertaintyWeighting``, ``GradNorm``, ``DynamicWeightAverage``)
+    has a ``tasks`` attribute; a task it lacks would silently leave the objective (its head
+    never trained while the history still shows its loss), and a task it has but ``train``
+    does not train has no loss. A ``combine`` without ``tasks`` (a plain function) is not checked.
+
+    Raises:
+        ValueError: naming both task sets, the missing and the extra tasks.
+    """
+    own = getattr(combine, "tasks", None)
+    if own is None:
+        return
+    own = task_tuple(own)
+    missing = [task for task in tasks if task not in own]
+    extra = [task for task in own if task not in tasks]
+    if missing or extra:
+        name = type(combine).__name__
+        parts = ([f"it lacks the trained tasks {missing} (they would leave the objective)"] if missing else []) + (
+            [f"it has tasks {extra} that are not trained"] if extra else [])
+        raise ValueError(f"combine={name} was built for tasks {list(own)} but train trains {list(tasks)}: "
+                         f"{' and '.join(parts)}; build it with the trained tasks, e.g. "
+                         f"{name}({tuple(tasks)!r}, ...)")
 
 
 SOFT_SHARING_PENALTIES = ("coupling", "norm")
@@ -674,7 +716,8 @@ def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInpu
                   tasks: str | Sequence[str] | None, *, loss_weights: Mapping[str, float] | None,
                   epochs: int, batch_size: int, learning_rate: float, weight_decay: float,
                   embedding_weight_decay: float | Mapping[str, float] | None,
-                  patience: int | None, monitor: tuple[str, str] | None, seed: int) -> TrainingPlan:
+                  patience: int | None, monitor: tuple[str, str] | None, seed: int,
+                  combine: Any = None) -> TrainingPlan:
     """Validate ``train``'s arguments (both frameworks) and lay the training split out as arrays.
 
     ``model`` is a ``torch_mtl`` or ``keras_mtl`` model: only its ``tasks``, ``cardinalities``,
@@ -684,6 +727,7 @@ def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInpu
         ValueError: naming the argument (see ``train``).
     """
     tasks = model_tasks(model.tasks, tasks)
+    check_combine_tasks(combine, tasks)
     weights = resolve_loss_weights(loss_weights, tasks)
     monitor = resolve_monitor(monitor, tasks)
     check_training_args(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,

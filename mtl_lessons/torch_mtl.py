@@ -78,6 +78,7 @@ from .mtl_core import (
     resolve_learning_rates,
     resolve_n_classes,
     resolve_tasks,
+    task_tuple,
     weights_checksum,
 )
 
@@ -394,12 +395,13 @@ def feature_tensors(inputs: ModelInputs) -> dict[str, torch.Tensor]:
     return feeds
 
 
-def label_tensors(inputs: ModelInputs, tasks: Sequence[str]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def label_tensors(inputs: ModelInputs, tasks: str | Sequence[str]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Labels and masks of ``tasks`` as float32 tensors (n,); missing labels are set to 0.
 
     Returns:
         ``(labels, masks)``: task → labels (0 where missing, never NaN), task → 1.0 / 0.0.
     """
+    tasks = task_tuple(tasks)  # a bare string is one task
     labels, masks = label_matrices(inputs, tasks)
     return ({task: torch.from_numpy(labels[:, j].copy()) for j, task in enumerate(tasks)},
             {task: torch.from_numpy(masks[:, j].copy()) for j, task in enumerate(tasks)})
@@ -524,7 +526,9 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             the scalar objective (default :func:`~mtl_lessons.mtl_core.combine_losses`, the
             weighted sum). An ``nn.Module`` with parameters (e.g. learned uncertainty weights)
             is optimised too (without weight decay); an object with an ``on_epoch_end(task_losses)`` method gets each
-            epoch's per-task training losses (a dict of floats) after the epoch.
+            epoch's per-task training losses (a dict of floats) after the epoch. A ``combine``
+            with a ``tasks`` attribute (the strategies of :mod:`mtl_lessons.torch_weighting`)
+            must name exactly the trained tasks.
         learning_rates: per-layer step sizes, layer-name prefix → Adam step size, in the
             framework-neutral names of :func:`export_weights` (``"features"``,
             ``"features.item_id"``, ``"bottom"``, ``"towers.click"``, ``"heads.purchase"``, ...;
@@ -542,13 +546,18 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
     Raises:
         ValueError: naming the argument: unknown or head-less tasks, inputs of the wrong
             shape/length, missing labels, NaN labels on labelled rows, bad loss weights,
-            a bad monitor, bad scalar settings or ``learning_rates`` naming no layer of the model.
+            a bad monitor, bad scalar settings, ``learning_rates`` naming no layer of the model,
+            or a ``combine`` strategy built for other tasks (or, GradNorm, on another model's layer).
     """
     model = _check_model(model)
     plan = plan_training(model, train_inputs, valid_inputs, tasks, loss_weights=loss_weights,
                          epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          weight_decay=weight_decay, embedding_weight_decay=embedding_weight_decay,
-                         patience=patience, monitor=monitor, seed=seed)
+                         patience=patience, monitor=monitor, seed=seed, combine=combine)
+    shared = getattr(combine, "shared_weight", None)  # GradNorm: norms on a layer of this model
+    if shared is not None and not any(shared is p for p in model.parameters()):
+        raise ValueError("combine=GradNorm measures gradient norms on a layer that is not in this model; "
+                         "build it with torch_mtl.last_shared_layer(model) of the model you train")
     tasks, n = plan.tasks, plan.n
     # The whole split as tensors, once; a batch is a row index into them.
     names = model.features.feature_names

@@ -24,7 +24,16 @@ import torch
 from torch import nn
 
 from .mtl_core import resolve_tasks
-from .weighting import check_strategy_call, dwa_weights, gradnorm_gradient, renormalise, uncertainty_scales
+from .weighting import (
+    check_gradnorm_settings,
+    check_log_variance,
+    check_strategy_call,
+    dwa_weights,
+    gradnorm_batch_has_rates,
+    gradnorm_gradient,
+    renormalise,
+    uncertainty_scales,
+)
 
 __all__ = ["UncertaintyWeighting", "GradNorm", "DynamicWeightAverage"]
 
@@ -45,15 +54,19 @@ class UncertaintyWeighting(nn.Module):
     weight decay).
 
     Args:
-        tasks: the trained tasks, in any order.
-        initial_log_variance: :math:`s_t` at the start (0: σ = 1).
+        tasks: the trained tasks, in any order (exactly those ``train`` trains).
+        initial_log_variance: :math:`s_t` at the start (0: σ = 1), a finite number.
+
+    Raises:
+        ValueError: unknown tasks, or ``initial_log_variance`` NaN or infinite.
     """
 
-    def __init__(self, tasks: Sequence[str], initial_log_variance: float = 0.0):
+    def __init__(self, tasks: str | Sequence[str], initial_log_variance: float = 0.0):
         super().__init__()
         self.tasks = resolve_tasks(tasks)
+        initial_log_variance = check_log_variance(initial_log_variance)
         self.register_buffer("scales", torch.tensor(uncertainty_scales(self.tasks), dtype=torch.float32))
-        self.log_variances = nn.Parameter(torch.full((len(self.tasks),), float(initial_log_variance)))
+        self.log_variances = nn.Parameter(torch.full((len(self.tasks),), initial_log_variance))
         self.history: list[dict[str, float]] = [self.weights()]
 
     def forward(self, task_losses: Mapping[str, torch.Tensor],
@@ -86,31 +99,36 @@ class GradNorm:
 
     The returned objective is :math:`\sum_i w_i L_i` with the weights *before* the update, as
     constants: the model never receives gradients of :math:`L_{grad}`, and the weights never
-    receive gradients of the objective. :math:`L_i(0)` are the losses of the first step.
+    receive gradients of the objective.
+
+    Batches without a label: a task with no labelled row in a batch has a loss of exactly 0
+    there (``train``'s masked mean), and its training rate :math:`L_i(t)/L_i(0)` is undefined,
+    not 0; eq. 2 compares all T tasks at the same step, so such a batch updates nothing (the
+    weights stay, the objective uses them; counted in :attr:`skipped_steps`; see
+    :func:`~mtl_lessons.weighting.gradnorm_batch_has_rates`). With sparse labels and small
+    batches many steps may be skipped: use larger batches. :math:`L_i(0)` are the losses of the
+    first batch in which every task has a label.
 
     Args:
-        tasks: the trained tasks.
+        tasks: the trained tasks (exactly those ``train`` trains).
         shared_layer: the last shared ``nn.Linear`` (or its weight tensor).
         alpha: asymmetry α ≥ 0 (the paper uses 0.12–3; 1.5 is a common choice).
         learning_rate: the weights' Adam step size.
     """
 
-    def __init__(self, tasks: Sequence[str], shared_layer: nn.Linear | torch.Tensor, *,
+    def __init__(self, tasks: str | Sequence[str], shared_layer: nn.Linear | torch.Tensor, *,
                  alpha: float = 1.5, learning_rate: float = 0.025):
         self.tasks = resolve_tasks(tasks)
         weight = shared_layer.weight if isinstance(shared_layer, nn.Linear) else shared_layer
         if not isinstance(weight, torch.Tensor) or not weight.requires_grad:
             raise ValueError("shared_layer must be an nn.Linear (or a weight tensor that requires grad), "
                              f"got {type(shared_layer).__name__}")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-            raise ValueError(f"alpha must be a number ≥ 0, got {alpha!r}")
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+        self.alpha, self.learning_rate = check_gradnorm_settings(alpha, learning_rate)
         self.shared_weight = weight
-        self.alpha, self.learning_rate = float(alpha), float(learning_rate)
         self.task_weights = torch.ones(len(self.tasks), dtype=torch.float64)
         self._optimizer = torch.optim.Adam([self.task_weights], lr=self.learning_rate)
         self.initial_losses: np.ndarray | None = None
+        self.skipped_steps = 0
         self.history: list[dict[str, float]] = [self.weights()]
 
     def gradient_norms(self, losses: torch.Tensor) -> np.ndarray:
@@ -125,12 +143,12 @@ class GradNorm:
                  weights: Mapping[str, float] | None = None) -> torch.Tensor:
         losses = _stack(task_losses, weights, self.tasks, "GradNorm")
         values = losses.detach().numpy().astype(np.float64)
-        if self.initial_losses is None:
-            if np.any(values <= 0):
-                raise ValueError(f"GradNorm needs every task's first loss > 0 (a batch without labels?), "
-                                 f"got {dict(zip(self.tasks, values.tolist()))}")
-            self.initial_losses = values
         current = self.task_weights.detach().to(losses.dtype).clone()
+        if not gradnorm_batch_has_rates(values):  # a task without labels in this batch: no update
+            self.skipped_steps += 1
+            return (current * losses).sum()
+        if self.initial_losses is None:
+            self.initial_losses = values
         grad = gradnorm_gradient(self.task_weights.numpy(), self.gradient_norms(losses), values,
                                  self.initial_losses, self.alpha)
         self.task_weights.grad = torch.from_numpy(grad)
@@ -152,15 +170,15 @@ class DynamicWeightAverage:
 
     :math:`r_k(t-1) = L_k(t-1)/L_k(t-2)` uses the epoch-average training losses ``train``
     reports to :meth:`on_epoch_end`; the first two epochs use λ = 1 (:func:`~mtl_lessons.weighting.dwa_weights`).
-    The objective of a batch is :math:`\sum_k \lambda_k L_k`. (PyTorch only: Keras' compiled step
-    would freeze the weights of the first epoch as constants.)
+    The objective of a batch is :math:`\sum_k \lambda_k L_k`. The Keras twin is
+    :class:`mtl_lessons.keras_weighting.DynamicWeightAverage`.
 
     Args:
-        tasks: the trained tasks.
+        tasks: the trained tasks (exactly those ``train`` trains).
         temperature: T > 0 (the paper uses 2).
     """
 
-    def __init__(self, tasks: Sequence[str], temperature: float = 2.0):
+    def __init__(self, tasks: str | Sequence[str], temperature: float = 2.0):
         self.tasks = resolve_tasks(tasks)
         dwa_weights([{task: 1.0 for task in self.tasks}], temperature)  # validates the temperature
         self.temperature = float(temperature)

@@ -233,3 +233,207 @@ def test_a_strategy_names_the_tasks_its_call_misses():
         W.check_strategy_call({"click": 1.0}, None, ("click", "rating"), "GradNorm")
     assert W.check_strategy_call({"rating": 2.0, "click": 1.0}, {"click": 1.0, "rating": 1.0},
                                  ("click", "rating"), "DWA") == [1.0, 2.0]
+
+
+# --------------------------------------------------------------------------- GradNorm: three tasks, uneven steps, L(0) ≠ 1
+# Three tasks (click, purchase, rating), α = 1.5, learning rate 0.1; a shared vector W = (1, 1, 1).
+# Step 1: L_i = a_i·W_i with a = (2, 0.5, 4): L(0) = (2, 0.5, 4) (not 1), g = (2, 0.5, 4).
+#   L̃ = L/L(0) = (1, 1, 1) → r = 1; G = (2, 0.5, 4), Ḡ = 6.5/3 = 2.1667 = target for all.
+#   sign(G − target) = (−, −, +) → ∂L_grad/∂w = (−2, −0.5, +4).
+#   Adam's first step moves each weight by 0.1·sign: (1.1, 1.1, 0.9), sum 3.1 (uneven: not 3)
+#   → renormalised × 3/3.1: (1.0645161, 1.0645161, 0.8709677).
+#   A GradNorm that never renormalises keeps (1.1, 1.1, 0.9); one that uses L instead of L/L(0)
+#   gets r = L/mean(L) = (0.923, 0.231, 1.846) → signs (+, +, −) → (0.931, 0.931, 1.138).
+# Step 2: L_i = W_i + b_i with b = (−0.4, 0.5, 1): L = (0.6, 1.5, 2.0), g = (1, 1, 1).
+#   L̃ = (0.3, 3.0, 0.5), r = (0.2368, 2.3684, 0.3947), r^1.5 = (0.1153, 3.6449, 0.2480);
+#   G = w (step 1's), Ḡ = 1 → signs (+, −, +) → ∂L_grad/∂w = (1, −1, 1).
+#   Adam: m = 0.9·0.1·(−2, −0.5, 4) + 0.1·(1, −1, 1) = (−0.08, −0.145, 0.46);
+#   v = 0.999·0.001·(4, 0.25, 16) + 0.001·1 = (0.004996, 0.00124975, 0.016984);
+#   w −= 0.1·(m/0.19)/(√v/√0.001999 + 1e-8) = (+0.026634, +0.096519, −0.083060)
+#   → (1.0911498, 1.1610343, 0.7879080), sum 3.0400921 → × 3/sum:
+GN3_TASKS = ("click", "purchase", "rating")
+GN3_STEP1 = [1.0645161293, 1.0645161279, 0.8709677428]
+GN3_STEP2 = [1.0767599585, 1.1457228312, 0.7775172103]
+GN3_NO_RENORMALISE = [1.1, 1.1, 0.9]
+GN3_NO_INITIAL_LOSS = [0.9 * 3 / 2.9, 0.9 * 3 / 2.9, 1.1 * 3 / 2.9]
+
+
+def test_gradnorm_gradient_divides_by_the_initial_losses():
+    ones, g = np.ones(3), np.array([2.0, 0.5, 4.0])
+    assert W.gradnorm_gradient(ones, g, g, g, alpha=1.5).tolist() == [-2.0, -0.5, 4.0]
+    # the same losses measured against L(0) = 1 are different training rates
+    assert W.gradnorm_gradient(ones, g, g, ones, alpha=1.5).tolist() == [2.0, 0.5, -4.0]
+
+
+def test_gradnorm_gradient_refuses_losses_without_training_rates():
+    with pytest.raises(ValueError, match=r"not all 0 \(with every loss 0 the relative inverse training rates r_i are 0/0\)"):
+        W.gradnorm_gradient(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), alpha=1.0)
+    assert W.gradnorm_batch_has_rates(np.array([0.3, 0.2]))
+    assert not W.gradnorm_batch_has_rates(np.array([0.3, 0.0]))
+    assert not W.gradnorm_batch_has_rates(np.zeros(2))
+    with pytest.raises(ValueError, match="the training diverged"):
+        W.gradnorm_batch_has_rates(np.array([0.3, np.nan]))
+
+
+def test_adam_state_follows_torch_adam():
+    torch = pytest.importorskip("torch")
+    p = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([p], lr=0.05)
+    state, mine = W.AdamState(3, 0.05), np.array([1.0, -0.5, 2.0])
+    for grad in ([0.3, -2.0, 0.0], [1.0, 1.0, -4.0], [-0.2, 0.5, 3.0]):
+        p.grad = torch.tensor(grad, dtype=torch.float64)
+        optimizer.step()
+        mine = state.step(mine, np.array(grad))
+        np.testing.assert_allclose(mine, p.detach().numpy(), rtol=1e-15, atol=1e-15)
+
+
+def _gradnorm_three_tasks(framework: str, *, break_renormalise: bool = False):
+    """The weights after step 1 and step 2 of the toy above, with the framework's GradNorm."""
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        from mtl_lessons.torch_weighting import GradNorm
+
+        shared = torch.ones(3, requires_grad=True)
+        strategy = GradNorm(GN3_TASKS, shared, alpha=1.5, learning_rate=0.1)
+
+        def step(a, b):
+            losses = {t: a[i] * shared[i] + b[i] for i, t in enumerate(GN3_TASKS)}
+            total = strategy(losses)
+            return float(total.detach())
+    else:
+        tf = pytest.importorskip("tensorflow")
+        from mtl_lessons.keras_weighting import GradNorm
+
+        shared = tf.Variable(np.ones(3, np.float32))
+        strategy = GradNorm(GN3_TASKS, shared, alpha=1.5, learning_rate=0.1)
+
+        def step(a, b):
+            with tf.GradientTape(persistent=True) as tape:
+                losses = {t: a[i] * shared[i] + b[i] for i, t in enumerate(GN3_TASKS)}
+                total = strategy(losses)
+            strategy.after_step(losses, strategy.gradient_norms(tape, losses))
+            return float(total)
+    totals = [step((2.0, 0.5, 4.0), (0.0, 0.0, 0.0))]
+    first = list(strategy.weights().values())
+    totals.append(step((1.0, 1.0, 1.0), (-0.4, 0.5, 1.0)))
+    return first, list(strategy.weights().values()), totals, strategy
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_gradnorm_three_tasks_uneven_steps_match_hand_values(framework):
+    first, second, totals, strategy = _gradnorm_three_tasks(framework)
+    assert first == pytest.approx(GN3_STEP1, abs=1e-7)
+    assert first != pytest.approx(GN3_NO_RENORMALISE, abs=1e-3)
+    assert first != pytest.approx(GN3_NO_INITIAL_LOSS, abs=1e-3)
+    assert second == pytest.approx(GN3_STEP2, abs=1e-7)
+    assert sum(second) == pytest.approx(3.0, abs=1e-12)
+    assert strategy.initial_losses.tolist() == pytest.approx([2.0, 0.5, 4.0])
+    # each objective uses the weights before that step's update: 1·(2 + 0.5 + 4), then step 1's weights
+    assert totals == pytest.approx([6.5, float(np.dot(GN3_STEP1, [0.6, 1.5, 2.0]))], rel=1e-6)
+
+
+def test_keras_gradnorm_update_equals_torch_on_the_same_toy():
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    torch_first, torch_second, torch_totals, _ = _gradnorm_three_tasks("torch")
+    keras_first, keras_second, keras_totals, _ = _gradnorm_three_tasks("keras")
+    np.testing.assert_allclose(keras_first, torch_first, rtol=1e-12)
+    np.testing.assert_allclose(keras_second, torch_second, rtol=1e-12)
+    np.testing.assert_allclose(keras_totals, torch_totals, rtol=1e-6)
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_gradnorm_skips_batches_without_a_label_and_takes_L0_from_a_full_batch(framework):
+    """A task's loss of exactly 0 is train's masked mean over no labelled rows: no training rate."""
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        from mtl_lessons.torch_weighting import GradNorm
+
+        shared = torch.ones(2, requires_grad=True)
+        strategy = GradNorm(("rating", "dwell"), shared, alpha=1.5, learning_rate=0.1)
+
+        def step(losses):
+            return float(strategy({t: l * shared[i] for i, (t, l) in enumerate(losses.items())}).detach())
+    else:
+        tf = pytest.importorskip("tensorflow")
+        from mtl_lessons.keras_weighting import GradNorm
+
+        shared = tf.Variable(np.ones(2, np.float32))
+        strategy = GradNorm(("rating", "dwell"), shared, alpha=1.5, learning_rate=0.1)
+
+        def step(losses):
+            with tf.GradientTape(persistent=True) as tape:
+                tensors = {t: l * shared[i] for i, (t, l) in enumerate(losses.items())}
+                total = strategy(tensors)
+            strategy.after_step(tensors, strategy.gradient_norms(tape, tensors))
+            return float(total)
+    assert step({"rating": 0.0, "dwell": 0.0}) == 0.0  # no label at all: 0/0 rates before the fix
+    assert step({"rating": 0.0, "dwell": 0.7}) == pytest.approx(0.7)  # rating has no label
+    assert strategy.weights() == {"rating": 1.0, "dwell": 1.0}
+    assert strategy.initial_losses is None and strategy.skipped_steps == 2
+    step({"rating": 2.0, "dwell": 0.5})  # the first batch with every label: L(0), and an update
+    assert strategy.initial_losses.tolist() == [2.0, 0.5]
+    weights = list(strategy.weights().values())
+    assert all(np.isfinite(weights)) and weights != [1.0, 1.0] and sum(weights) == pytest.approx(2.0)
+    step({"rating": 0.0, "dwell": 0.0})
+    assert list(strategy.weights().values()) == weights and strategy.skipped_steps == 3
+
+
+# --------------------------------------------------------------------------- Keras DWA and compiled steps
+def test_keras_dwa_uses_epoch_losses():
+    tf = pytest.importorskip("tensorflow")
+    from mtl_lessons.keras_weighting import DynamicWeightAverage
+
+    strategy = DynamicWeightAverage(["click", "purchase"], temperature=2.0)
+    strategy.on_epoch_end({"click": 1.0, "purchase": 2.0})
+    assert strategy.weights() == {"click": 1.0, "purchase": 1.0}
+    strategy.on_epoch_end({"click": 0.5, "purchase": 1.8})
+    assert strategy.weights() == pytest.approx({"click": 0.900332005, "purchase": 1.099667995}, abs=1e-9)
+    total = strategy({"click": tf.constant(1.0), "purchase": tf.constant(2.0)})
+    assert float(total) == pytest.approx(0.900332005 + 2 * 1.099667995, abs=1e-6)
+    assert len(strategy.history) == 3
+
+
+@pytest.mark.parametrize("name", ["GradNorm", "DynamicWeightAverage"])
+def test_keras_weights_changed_from_python_reach_a_compiled_step(name):
+    """A tf.function traced once keeps reading the strategy's weights: they live in a variable."""
+    tf = pytest.importorskip("tensorflow")
+    from mtl_lessons import keras_weighting as KW
+
+    tasks = ("click", "purchase")
+    shared = tf.Variable(np.ones(2, np.float32))
+    strategy = KW.GradNorm(tasks, shared, alpha=1.0, learning_rate=0.1) if name == "GradNorm" \
+        else KW.DynamicWeightAverage(tasks)
+    compiled = tf.function(lambda a, b: strategy({"click": a, "purchase": b}))
+    assert float(compiled(tf.constant(1.0), tf.constant(2.0))) == pytest.approx(3.0)
+    if name == "GradNorm":
+        strategy.after_step({"click": 2.0, "purchase": 0.5}, {"click": 2.0, "purchase": 0.5})  # → (0.9, 1.1)
+        expected = 0.9 * 1.0 + 1.1 * 2.0
+    else:
+        strategy.on_epoch_end({"click": 1.0, "purchase": 2.0})
+        strategy.on_epoch_end({"click": 0.5, "purchase": 1.8})
+        expected = 0.900332005 + 2 * 1.099667995
+    assert float(compiled(tf.constant(1.0), tf.constant(2.0))) == pytest.approx(expected, abs=1e-6)
+    assert compiled.experimental_get_tracing_count() == 1
+
+
+def test_each_keras_strategy_trains_a_model_and_records_its_weights():
+    pytest.importorskip("tensorflow")
+    from mtl_contract import small_data
+
+    from mtl_lessons import keras_mtl as K
+    from mtl_lessons import keras_weighting as KW
+
+    small = small_data()
+    tasks = ("click", "purchase", "rating")
+    for make in (lambda m: KW.UncertaintyWeighting(tasks),
+                 lambda m: KW.GradNorm(tasks, K.last_shared_layer(m), alpha=1.5, learning_rate=0.01),
+                 lambda m: KW.DynamicWeightAverage(tasks)):
+        model = K.SharedBottomModel(small.encoder.cardinalities, small.n_numeric, tasks, bottom=(16, 8), seed=0)
+        strategy = make(model)
+        history = K.train(model, small.train, small.valid, tasks, epochs=3, batch_size=512, patience=None,
+                          monitor=("click", "auc"), combine=strategy)
+        assert len(history) == 3 and len(strategy.history) == 4
+        weights = strategy.history[-1]
+        assert set(weights) == set(tasks) and all(np.isfinite(v) and v > 0 for v in weights.values())
+        assert strategy.history[-1] != strategy.history[0]
