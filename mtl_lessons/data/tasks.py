@@ -1,0 +1,106 @@
+"""The task registry (``TASKS``, ``get_task``) and each task's label mask and labels."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Task:
+    """One prediction task of the shopping guide.
+
+    Attributes:
+        name: registry key, e.g. ``"purchase"``.
+        kind: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        label: the column of the impressions table that holds the label.
+        rows: which rows carry the label: ``"all"`` or the name of a 0/1 column that must be 1.
+        title: English and Chinese name.
+        log_label: regression on log(label) (for durations).
+        oracle: the oracle column that is the best possible prediction.
+    """
+
+    name: str
+    kind: Literal["binary", "multiclass", "regression"]
+    label: str
+    rows: str
+    title: str
+    oracle: str
+    log_label: bool = False
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task("click", "binary", "click", "all", "click-through 点击率", "p_click"),
+        Task("add_to_cart", "binary", "add_to_cart", "all", "add-to-cart 加入购物车", "p_add_to_cart"),
+        Task("purchase", "binary", "purchase", "all", "purchase intent 购买意愿", "p_purchase"),
+        Task("rating", "regression", "rating", "purchase", "rating 评分", "expected_rating"),
+        Task("sentiment", "binary", "sentiment", "purchase", "review sentiment 评论情感", "p_positive_sentiment"),
+        Task("dwell", "regression", "dwell_seconds", "click", "dwell time 停留时长", "expected_log_dwell", log_label=True),
+        Task("next_category", "multiclass", "next_category", "all", "search keyword 搜索关键词", "next_category_argmax"),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The registry entry for ``name`` (one task name, a string).
+
+    Raises:
+        ValueError: ``name`` is not a string (e.g. a list of names) or not a known task; the
+            message lists the known tasks.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {', '.join(TASKS)}")
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def _resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:
+    """``tasks`` as a tuple of known, distinct task names; a bare string counts as one task.
+
+    The same rule as ``mtl_core.resolve_tasks`` (which it calls; imported here lazily since
+    ``mtl_core`` imports this package).
+
+    Raises:
+        ValueError: empty, duplicated, or unknown names (the message lists the known tasks).
+    """
+    from ..mtl_core import resolve_tasks as _resolve
+
+    return _resolve(tasks, argument)
+
+
+def task_mask(table: pd.DataFrame, task: str) -> np.ndarray:
+    """Boolean array: which rows of ``table`` carry ``task``'s label."""
+    t = get_task(task)
+    if t.rows == "all":
+        mask = np.ones(len(table), dtype=bool)
+    else:
+        mask = table[t.rows].to_numpy() == 1
+    present = table[t.label].notna().to_numpy()
+    if (mask & ~present).any():
+        raise ValueError(f"task {task!r}: {int((mask & ~present).sum())} rows that should carry a label have NaN in {t.label!r}")
+    return mask
+
+
+def task_labels(table: pd.DataFrame, task: str) -> np.ndarray:
+    """Labels of ``task`` for every row (NaN where the mask is False).
+
+    Binary → float 0/1, multi-class → float class index, regression → float value (log for
+    ``log_label`` tasks).
+    """
+    t = get_task(task)
+    column = table[t.label]
+    if t.kind == "multiclass":
+        values = column.cat.codes.to_numpy().astype(np.float64)
+        values[values < 0] = np.nan
+    else:
+        values = column.to_numpy(dtype=np.float64, copy=True)
+    if t.log_label:
+        values = np.log(values)
+    values[~task_mask(table, task)] = np.nan
+    return values
