@@ -348,7 +348,9 @@ def test_funnel_refuses_bad_counts(counts, message):
 
 def test_funnel_draws_numpy_counts_and_a_series():
     ax = plots.funnel(pd.Series({"impressions": np.int64(1000), "clicks": np.int64(30), "purchases": np.int64(2)}))
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["impressions", "clicks", "purchases"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "impressions", "clicks\n3.0% of impressions", "purchases\n6.7% of clicks"]
+    assert ax.get_xlim() == pytest.approx((2 / 3, 3000))  # no empty half: a third of the least, 3 × the most
     plt.close("all")
 
 

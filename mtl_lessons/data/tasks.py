@@ -41,7 +41,7 @@ TASKS: dict[str, Task] = {
         Task("rating", "regression", "rating", "purchase", "rating 评分", "expected_rating"),
         Task("sentiment", "binary", "sentiment", "purchase", "review sentiment 评论情感", "p_positive_sentiment"),
         Task("dwell", "regression", "dwell_seconds", "click", "dwell time 停留时长", "expected_log_dwell", log_label=True),
-        Task("next_category", "multiclass", "next_category", "all", "search keyword 搜索关键词", "next_category_argmax"),
+        Task("next_category", "multiclass", "next_category", "all", "category of the next search 下一次搜索的品类", "next_category_argmax"),
     )
 }
 
