@@ -5,35 +5,20 @@ an array, a tensor, a pandas object, ``None`` …): the whole body runs inside `
 """
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from .. import data as D
-from ._feedback import _not_started, _plain, feedback
+from ._feedback import _close, _never_raise, _not_started, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson01_cart_to_purchase", "lesson01_oracle_auc_cart", "lesson01_price_ratio_by_tier",
            "lesson01_price_sensitive_tier"]
 
-_NOT_STARTED = "not started yet — replace ... with your answer and run the cell again."
-
-
-def _never_raise(exercise: str) -> Callable:
-    """Wrap a check so that an unexpected error becomes a feedback line, never an exception."""
-    def wrap(check: Callable) -> Callable:
-        @functools.wraps(check)
-        def safe(*args, **kwargs) -> None:
-            try:
-                check(*args, **kwargs)
-            except Exception as error:  # a check never raises
-                print(f"{exercise}: could not check this answer ({type(error).__name__}: {str(error)[:80]}). "
-                      "Give the value the exercise asks for.")
-        return safe
-    return wrap
+# what a check adds after "could not check this answer (<error>)"
+_GIVE_THE_VALUE = ". Give the value the exercise asks for."
 
 
 def _number(answer) -> float | None:
@@ -62,11 +47,7 @@ def _describe(answer) -> str:
     return f"{type(answer).__name__} of shape {tuple(shape)}" if shape is not None else type(answer).__name__
 
 
-def _close(a: float, b: float, rel_tol: float = 1e-3) -> bool:
-    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
-
-
-@_never_raise("Exercise 1")
+@_never_raise("Exercise 1", _GIVE_THE_VALUE)
 def lesson01_cart_to_purchase(answer, shop: D.Shop) -> None:
     """Exercise 01.1: purchases / add-to-carts on the training split."""
     train = D.chronological_split(shop.impressions).train
@@ -90,7 +71,7 @@ def _oracle_auc(shop: D.Shop, table: pd.DataFrame, task: str) -> float:
     return float(roc_auc_score(table[task].to_numpy(), oracle))
 
 
-@_never_raise("Exercise 2")
+@_never_raise("Exercise 2", _GIVE_THE_VALUE)
 def lesson01_oracle_auc_cart(answer, shop: D.Shop) -> None:
     """Exercise 01.2: the oracle's AUC on add_to_cart over the validation split.
 
@@ -100,8 +81,7 @@ def lesson01_oracle_auc_cart(answer, shop: D.Shop) -> None:
     split = D.chronological_split(shop.impressions)
     expected = _oracle_auc(shop, split.valid, "add_to_cart")
     hint = "Use roc_auc_score(labels, oracle p_add_to_cart) on the validation rows only."
-    if _not_started(answer):
-        feedback("Exercise 2", answer, expected)
+    if _remind_if_not_started("Exercise 2", answer):
         return
     value = _number(answer)
     if value is None:
@@ -187,7 +167,7 @@ def _three_values(answer) -> tuple[np.ndarray | None, str]:
     return values, ""
 
 
-@_never_raise("Exercise 3a")
+@_never_raise("Exercise 3a", _GIVE_THE_VALUE)
 def lesson01_price_ratio_by_tier(answer, shop: D.Shop) -> None:
     """Exercise 01.3a: per city tier, the purchase rate of items priced below their category's median
     price divided by that of items priced above it (all impressions).
@@ -196,8 +176,7 @@ def lesson01_price_ratio_by_tier(answer, shop: D.Shop) -> None:
     the median taken over the log's rows or over the catalogue's items.
     """
     exercise = "Exercise 3a"
-    if _not_started(answer):
-        print(f"{exercise}: {_NOT_STARTED}")
+    if _remind_if_not_started(exercise, answer):
         return
     values, why = _three_values(answer)
     if values is None:
@@ -227,7 +206,7 @@ def lesson01_price_ratio_by_tier(answer, shop: D.Shop) -> None:
           "by that of expensive ones.")
 
 
-@_never_raise("Exercise 3b")
+@_never_raise("Exercise 3b", _GIVE_THE_VALUE)
 def lesson01_price_sensitive_tier(answer, shop: D.Shop) -> None:
     """Exercise 01.3b: the city tier whose purchase rate drops most when items are expensive."""
     expected = int(D.price_sensitivity(shop, "city_tier").index[0])

@@ -5,41 +5,18 @@ scalar or array, a PyTorch or TensorFlow tensor, a string such as ``"12,460"``, 
 """
 from __future__ import annotations
 
-import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import data as D
 from ..baselines import popularity_scores
 from ..mtl_core import embedding_dims
-from ._feedback import _plain, feedback
+from ._feedback import _as_number, _safely, feedback
 
 __all__ = ["lesson02_popularity_auc", "lesson02_lr_parameters"]
 
 
-def _as_number(answer):
-    """A string that spells a number (``"0.68"``, ``"12,460"``, ``"12_460"``) as that number;
-    a one-element array or tensor as its value; any other answer unchanged (the feedback line
-    handles it)."""
-    answer = _plain(answer)
-    if isinstance(answer, np.ndarray) and answer.size == 1 and answer.dtype.kind in "iuf":
-        return answer.reshape(()).item()
-    if isinstance(answer, (str, bytes)):
-        text = answer.decode(errors="replace") if isinstance(answer, bytes) else answer
-        cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
-        try:
-            return float(cleaned)
-        except ValueError:
-            return answer
-    return answer
-
-
-def _safely(exercise: str, check) -> None:
-    """Run ``check``; if anything goes wrong, print a feedback line instead of raising."""
-    try:
-        check()
-    except Exception as error:  # a check never raises
-        print(f"{exercise}: could not check this answer ({type(error).__name__}: {error}). "
-              f"Give a single number and pass the objects the exercise cell names.")
+# what a check adds after "could not check this answer (<error>)"
+_GIVE_A_NUMBER = ". Give a single number and pass the objects the exercise cell names."
 
 
 def lesson02_popularity_auc(answer, shop: D.Shop) -> None:
@@ -53,7 +30,7 @@ def lesson02_popularity_auc(answer, shop: D.Shop) -> None:
         feedback("Exercise 1", _as_number(answer), float(expected), rel_tol=6e-3,
                  hint="Score split.test with popularity_scores(split.train, split.test, 'add_to_cart') "
                       "and compare with split.test['add_to_cart'] using roc_auc_score.")
-    _safely("Exercise 1", check)
+    _safely("Exercise 1", check, _GIVE_A_NUMBER, detail=None)
 
 
 def lesson02_lr_parameters(answer, cardinalities: dict[str, int]) -> None:
@@ -69,4 +46,4 @@ def lesson02_lr_parameters(answer, cardinalities: dict[str, int]) -> None:
         feedback("Exercise 2", _as_number(answer), int(expected), rel_tol=0.0,
                  hint="Sum ids × size over the embedding tables, then add one weight per input of the "
                       "output unit (all embedding sizes + 6 numeric) and its bias.")
-    _safely("Exercise 2", check)
+    _safely("Exercise 2", check, _GIVE_A_NUMBER, detail=None)

@@ -5,14 +5,11 @@ recognised by their type's module name: this module never imports Keras or Tenso
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import numpy as np
 
 from .. import data as D
 from ..mtl_core import embedding_dims
-from ._feedback import _plain, feedback
+from ._feedback import _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson03_parameters_saved", "lesson03_sparse_loss"]
 
@@ -20,19 +17,6 @@ __all__ = ["lesson03_parameters_saved", "lesson03_sparse_loss"]
 def _mlp_parameters(inputs: int, hidden: tuple[int, ...], outputs: int) -> int:
     sizes = (inputs, *hidden, outputs)
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
-def _never_raise(exercise: str) -> Callable:
-    """Wrap a check so that an unexpected error becomes a feedback line, never an exception."""
-    def wrap(check: Callable) -> Callable:
-        @functools.wraps(check)
-        def safe(*args, **kwargs) -> None:
-            try:
-                check(*args, **kwargs)
-            except Exception as error:  # a check never raises
-                print(f"{exercise}: could not check this answer ({type(error).__name__}: {str(error)[:80]}).")
-        return safe
-    return wrap
 
 
 @_never_raise("Exercise 1")
@@ -108,8 +92,7 @@ def lesson03_sparse_loss(answer) -> None:
     ``from_logits=False``) and the function ``keras.losses.sparse_categorical_crossentropy``.
     """
     exercise = "Exercise 2"
-    if answer is None or answer is ...:
-        feedback(exercise, answer, "")
+    if _remind_if_not_started(exercise, answer):
         return
     key, loss = _loss_key(answer)
     if key == _SPARSE:

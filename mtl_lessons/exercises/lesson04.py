@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ._feedback import _not_started, _plain
+from ._feedback import _plain, _remind_if_not_started, _safely
 
 __all__ = ["LESSON04_TOWERS", "LESSON04_LAMBDA", "lesson04_coupling_penalty", "lesson04_coupling_gradient"]
 
@@ -22,9 +22,6 @@ LESSON04_TOWERS = {
 """Exercise 04.1–2: the one-layer kernels of two tiny towers (no biases)."""
 LESSON04_LAMBDA = 0.25
 """Exercise 04.1–2: the coupling strength λ."""
-
-_NOT_STARTED = "not started yet — replace ... with your answer and run the cell again."
-
 
 def _lesson04_arrays() -> dict[str, np.ndarray]:
     return {task: np.asarray(kernel, dtype=float) for task, kernel in LESSON04_TOWERS.items()}
@@ -59,8 +56,7 @@ def _close(value: np.ndarray, expected: np.ndarray | float) -> bool:
 
 def _coupling_penalty(answer) -> None:
     name = "Exercise 1"
-    if _not_started(answer):
-        print(f"{name}: {_NOT_STARTED}")
+    if _remind_if_not_started(name, answer):
         return
     value = _as_array(answer)
     if value is None or value.size != 1:
@@ -99,16 +95,13 @@ def lesson04_coupling_penalty(answer) -> None:
 
     Prints one line of feedback and returns None; never raises.
     """
-    try:
-        _coupling_penalty(answer)
-    except Exception:  # a check never raises
-        print("Exercise 1: could not read that answer: give one number, e.g. 1.23.")
+    _safely("Exercise 1", lambda: _coupling_penalty(answer),
+            instead="could not read that answer: give one number, e.g. 1.23.")
 
 
 def _coupling_gradient(answer) -> None:
     name = "Exercise 2"
-    if _not_started(answer):
-        print(f"{name}: {_NOT_STARTED}")
+    if _remind_if_not_started(name, answer):
         return
     towers = _lesson04_arrays()
     expected = 2 * LESSON04_LAMBDA * (towers["click"] - towers["purchase"])
@@ -148,7 +141,5 @@ def lesson04_coupling_gradient(answer) -> None:
 
     Prints one line of feedback and returns None; never raises.
     """
-    try:
-        _coupling_gradient(answer)
-    except Exception:  # a check never raises
-        print("Exercise 2: could not read that answer: give a 2 × 2 list or array of numbers.")
+    _safely("Exercise 2", lambda: _coupling_gradient(answer),
+            instead="could not read that answer: give a 2 × 2 list or array of numbers.")

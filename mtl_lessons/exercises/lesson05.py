@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._feedback import _not_started, _plain, feedback
+from ._feedback import _close, _plain, _remind_if_not_started, _safely
 
 __all__ = ["LESSON05_UNCERTAINTY", "LESSON05_LOSS_HISTORY", "lesson05_uncertainty_objective", "lesson05_dwa_weights"]
 
@@ -55,16 +55,9 @@ def _number(answer) -> float | None:
     return float(values[0]) if values is not None and values.size == 1 else None
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isfinite(a) and math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)
-
-
 def lesson05_uncertainty_objective(answer) -> None:
     """Exercise 05.1: Kendall et al.'s objective for :data:`LESSON05_UNCERTAINTY`."""
-    try:
-        _check_uncertainty(answer)
-    except Exception as error:  # a check never raises
-        print(f"Exercise 1: could not check this answer ({type(error).__name__}); expected a number.")
+    _safely("Exercise 1", lambda: _check_uncertainty(answer), "; expected a number.", detail=0)
 
 
 def _check_uncertainty(answer) -> None:
@@ -72,8 +65,7 @@ def _check_uncertainty(answer) -> None:
 
     hint = ("purchase is a classification task: e^{-s}·L + s/2; rating is a regression task: "
             "½·e^{-s}·L + s/2.")
-    if _not_started(answer):
-        feedback("Exercise 1", answer, None)
+    if _remind_if_not_started("Exercise 1", answer):
         return
     expected = uncertainty_objective(**LESSON05_UNCERTAINTY)
     value = _number(answer)
@@ -105,17 +97,13 @@ def _check_uncertainty(answer) -> None:
 
 def lesson05_dwa_weights(answer) -> None:
     """Exercise 05.2: DWA's weights (T = 2) after :data:`LESSON05_LOSS_HISTORY`, as a dict task → weight."""
-    try:
-        _check_dwa(answer)
-    except Exception as error:  # a check never raises
-        print(f"Exercise 2: could not check this answer ({type(error).__name__}); expected a dict task → weight.")
+    _safely("Exercise 2", lambda: _check_dwa(answer), "; expected a dict task → weight.", detail=0)
 
 
 def _check_dwa(answer) -> None:
     from ..weighting import dwa_weights
 
-    if _not_started(answer):
-        feedback("Exercise 2", answer, None)
+    if _remind_if_not_started("Exercise 2", answer):
         return
     expected = dwa_weights(LESSON05_LOSS_HISTORY, temperature=2.0)
     tasks = list(LESSON05_LOSS_HISTORY[-1])
