@@ -9,10 +9,10 @@ states (on seed 0) and checks that the notebook's rates are the grid's best on v
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from notebook_cells import run_cells, torch_namespace
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_single_task_baselines.ipynb"
 CELLS = ("85dd6e57",               # the data, the encoder, positives
@@ -26,31 +26,12 @@ CELLS = ("85dd6e57",               # the data, the encoder, positives
          "l02-sparse-claims-def")  # check_sparsity_claims
 
 
-def _cell_sources() -> dict[str, str]:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    return {cell["id"]: "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"}
-
-
 @pytest.fixture(scope="module")
 def lesson() -> dict:
     """The notebook's namespace with its experiment and claim functions, built without Keras."""
-    pytest.importorskip("torch")
-    from mtl_lessons import repro
-
-    repro.setup(seed=0, frameworks=("torch",))
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from mtl_lessons import data, metrics, torch_mtl
-
-    namespace = {"np": np, "pd": pd, "torch": torch, "data": data, "metrics": metrics, "torch_mtl": torch_mtl,
-                 "keras_mtl": torch_mtl}  # the cells only build a Keras twin for display; no Keras here
-    sources = _cell_sources()
-    for cell_id in CELLS:
-        assert cell_id in sources, f"cell {cell_id} is missing from {NOTEBOOK.name}"
-        exec(compile(sources[cell_id], f"{NOTEBOOK.name}:{cell_id}", "exec"), namespace)
-    return namespace
+    namespace = torch_namespace(seed=0)
+    namespace["keras_mtl"] = namespace["torch_mtl"]  # the cells only build a Keras twin for display; no Keras here
+    return run_cells(NOTEBOOK, CELLS, namespace)
 
 
 def test_the_notebook_runs_seed_0_and_says_where_the_other_seeds_are_checked():

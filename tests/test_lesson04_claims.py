@@ -7,10 +7,10 @@ seeds 1 and 2, so the experiment and the assertions cannot drift apart from the 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from notebook_cells import run_cells, torch_namespace
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_soft_parameter_sharing_l2.ipynb"
 CELLS = ("834afd6b",        # coupling_penalty / norm_penalty written from the formulas (the toy example)
@@ -19,38 +19,20 @@ CELLS = ("834afd6b",        # coupling_penalty / norm_penalty written from the f
          "l04-claims-def")  # check_claims: every claim of the lesson's prose about the sweep
 
 
-def _cell_sources() -> dict[str, str]:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    return {cell["id"]: "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"}
-
-
 @pytest.fixture(scope="module")
 def lesson() -> dict:
     """The notebook's namespace up to the sweep, built like its first cell but without Keras."""
-    pytest.importorskip("torch")
-    from mtl_lessons import repro
-
-    repro.setup(seed=0, frameworks=("torch",))
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from mtl_lessons import data, metrics, torch_mtl
-
+    namespace = torch_namespace(seed=0)
+    data, metrics = namespace["data"], namespace["metrics"]
     shop = data.load_shop()
     split = data.chronological_split(data.join_features(shop))
     encoder = data.FeatureEncoder(shop).fit(split.train)
     tasks = ("click", "purchase")
     train_inputs, valid_inputs, test_inputs = (encoder.transform(part, tasks) for part in (split.train, split.valid, split.test))
-    namespace = {"np": np, "pd": pd, "torch": torch, "data": data, "metrics": metrics, "torch_mtl": torch_mtl,
-                 "shop": shop, "split": split, "encoder": encoder, "TASKS": tasks, "train_inputs": train_inputs,
-                 "valid_inputs": valid_inputs, "test_inputs": test_inputs, "n_numeric": train_inputs.numeric.shape[1],
-                 "ceiling": metrics.oracle_scores(shop, split.test, tasks)}
-    sources = _cell_sources()
-    for cell_id in CELLS:
-        assert cell_id in sources, f"cell {cell_id} is missing from {NOTEBOOK.name}"
-        exec(compile(sources[cell_id], f"{NOTEBOOK.name}:{cell_id}", "exec"), namespace)
-    return namespace
+    namespace.update(shop=shop, split=split, encoder=encoder, TASKS=tasks, train_inputs=train_inputs,
+                     valid_inputs=valid_inputs, test_inputs=test_inputs, n_numeric=train_inputs.numeric.shape[1],
+                     ceiling=metrics.oracle_scores(shop, split.test, tasks))
+    return run_cells(NOTEBOOK, CELLS, namespace)
 
 
 def test_the_notebook_runs_seed_0_and_says_where_the_other_seeds_are_checked():
