@@ -23,6 +23,7 @@ LESSON04_TOWERS = {
 LESSON04_LAMBDA = 0.25
 """Exercise 04.1–2: the coupling strength λ."""
 
+
 def _lesson04_arrays() -> dict[str, np.ndarray]:
     return {task: np.asarray(kernel, dtype=float) for task, kernel in LESSON04_TOWERS.items()}
 
