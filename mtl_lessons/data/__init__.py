@@ -106,6 +106,7 @@ Modules (one idea each; this package exports all their names, so ``data.X`` is a
 ``target``  the target domain (``simulate_target``) and ``combine_domains``.
 ``files``   ``save_shop``, ``load_shop``, ``load_target`` and the checks of loaded files.
 ``tasks``   the task registry (``TASKS``, ``get_task``), label masks and labels.
+``synthetic`` the MMoE paper's synthetic regression tasks (``make_synthetic_tasks``, lesson 07).
 ``encode``  ``join_features``, ``chronological_split``, ``FeatureEncoder`` → ``ModelInputs``.
 ``card``    the data card's measured figures (``measure``, ``update_card``).
 ``cli``     the regeneration command ``main`` (``python -m mtl_lessons.data``).
@@ -226,7 +227,8 @@ from .shop import (  # noqa: F401
     simulate_shop,
 )
 from .target import _mix, _target_world, combine_domains, simulate_target  # noqa: F401
-from .tasks import TASKS, Task, _resolve_tasks, get_task, task_labels, task_mask  # noqa: F401
+from .synthetic import SyntheticTasks, label_correlation, make_synthetic_tasks  # noqa: F401
+from .tasks import SYNTHETIC_TASKS, TASKS, Task, _resolve_tasks, get_task, task_labels, task_mask  # noqa: F401
 
 TASKS: dict[str, Task]  # the registry's type, as the single module declared it (data.__annotations__)
 
@@ -256,4 +258,8 @@ __all__ = [
     "get_task",
     "task_mask",
     "task_labels",
+    "SYNTHETIC_TASKS",
+    "SyntheticTasks",
+    "make_synthetic_tasks",
+    "label_correlation",
 ]

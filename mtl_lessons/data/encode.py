@@ -209,6 +209,10 @@ class FeatureEncoder:
         if self.mean_ is None:
             raise RuntimeError("call fit(train) before transform")
         tasks = _resolve_tasks(tasks)
+        not_shop = [t for t in tasks if t not in TASKS]
+        if not_shop:
+            raise ValueError(f"tasks {not_shop} are synthetic tasks (data.make_synthetic_tasks builds their "
+                             f"inputs), not columns of the shop's tables; shop tasks: {', '.join(TASKS)}")
         categorical = {}
         for name in CATEGORICAL_FEATURES:
             column = table[name]

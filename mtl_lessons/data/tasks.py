@@ -1,4 +1,10 @@
-"""The task registry (``TASKS``, ``get_task``) and each task's label mask and labels."""
+"""The task registry (``TASKS``, ``get_task``) and each task's label mask and labels.
+
+``TASKS`` holds the shop's seven tasks (columns of the impressions table). ``SYNTHETIC_TASKS``
+holds the two regression tasks of the MMoE paper's synthetic data (``data.synthetic``, lesson 07);
+they are not columns of any table, so ``FeatureEncoder`` never encodes them, but models and
+``train`` accept them like any other task (``get_task`` knows both registries).
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -46,18 +52,34 @@ TASKS: dict[str, Task] = {
 }
 
 
+SYNTHETIC_TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task("synthetic_1", "regression", "y1", "all", "synthetic regression task 1 合成回归任务 1", "f1"),
+        Task("synthetic_2", "regression", "y2", "all", "synthetic regression task 2 合成回归任务 2", "f2"),
+    )
+}
+"""The MMoE paper's two synthetic regression tasks (see ``data.synthetic``): label ``y_k``, oracle
+``f_k`` (the label without its noise)."""
+
+KNOWN_TASKS = ", ".join((*TASKS, *SYNTHETIC_TASKS))
+"""Every task name, for error messages."""
+
+
 def get_task(name: str) -> Task:
-    """The registry entry for ``name`` (one task name, a string).
+    """The registry entry for ``name`` (one task name, a string): a shop task or a synthetic one.
 
     Raises:
         ValueError: ``name`` is not a string (e.g. a list of names) or not a known task; the
             message lists the known tasks.
     """
     if not isinstance(name, str):
-        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {', '.join(TASKS)}")
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
-    return TASKS[name]
+        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {KNOWN_TASKS}")
+    if name in TASKS:
+        return TASKS[name]
+    if name in SYNTHETIC_TASKS:
+        return SYNTHETIC_TASKS[name]
+    raise ValueError(f"unknown task {name!r}; known tasks: {KNOWN_TASKS}")
 
 
 def _resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:

@@ -12,8 +12,9 @@ Architecture (both frameworks)
   4 otherwise), concatenated in ``cardinalities`` order, then the numeric columns.
 * :func:`mlp_block`: Dense → ReLU (→ Dropout) for each hidden size.
 * Heads by task kind: binary → 1 logit, multi-class → ``n_classes`` logits, regression → 1 value.
-* :class:`SingleTaskModel`, :class:`SharedBottomModel` (hard parameter sharing) and
-  :class:`SoftSharingModel` (one tower per task, tied by a penalty), all
+* :class:`SingleTaskModel`, :class:`SharedBottomModel` (hard parameter sharing),
+  :class:`SoftSharingModel` (one tower per task, tied by a penalty) and the expert models
+  :class:`MMoEModel` / :class:`PLEModel` (:mod:`.experts`), all
   ``keras.Model`` subclasses called with a dict ``{feature: int ids (n,), "numeric": (n, k)}``
   and returning a dict task → raw output (logit (n,), logits (n, C) or value (n,)).
 
@@ -92,6 +93,7 @@ from .models import (  # noqa: E402
     last_shared_layer,
     parameter_count,
 )
+from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix  # noqa: E402
 from .training import (  # noqa: E402
     ADAM_EPSILON,
     _optimizers,
@@ -126,6 +128,11 @@ __all__ = [
     "SingleTaskModel",
     "SharedBottomModel",
     "SoftSharingModel",
+    "MMoEModel",
+    "PLEModel",
+    "ExtractionLevel",
+    "mix",
+    "gate_weights",
     "last_shared_layer",
     "parameter_count",
     "feature_tensors",

@@ -35,10 +35,13 @@ class MultiTaskNet(keras.Model):
         dropout: dropout after every hidden layer (bottom and towers).
         embedding_dims: see :class:`FeatureInput`.
         seed: seed of the initialisation; None: Keras' global generator.
+        architecture: further settings of a subclass, added to ``self.architecture`` before
+            its layers are built (the expert models read their sizes from there).
 
     Attributes:
         tasks: the tasks, in order; ``kinds``: task → kind; ``n_classes``: multi-class task → C.
-        features, bottom, towers (task → MLP), heads (task → Dense).
+        features, bottom, towers (task → MLP), heads (task → Dense); ``architecture``: the
+        layer sizes as a dict.
 
     The model is built (its weights exist) as soon as it is constructed.
     """
@@ -47,7 +50,7 @@ class MultiTaskNet(keras.Model):
                  n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
                  tower: Sequence[int] = (), dropout: float = 0.0,
                  embedding_dims: Mapping[str, int] | None = None, seed: int | None = None,
-                 name: str | None = None):
+                 name: str | None = None, architecture: Mapping[str, object] | None = None):
         super().__init__(name=name)
         tasks = resolve_tasks(tasks)
         check_architecture(cardinalities, n_numeric, {"bottom": bottom, "tower": tower}, dropout)
@@ -57,10 +60,11 @@ class MultiTaskNet(keras.Model):
         self.n_classes = resolve_n_classes(tasks, n_classes)
         self.cardinalities = dict(cardinalities)
         self.n_numeric = int(n_numeric)
-        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout)}
+        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout),
+                             **(architecture or {})}
         self.features = FeatureInput(cardinalities, n_numeric, embedding_dims, seed=seeds, name="features")
         self.bottom = mlp_block(self.features.output_dim, bottom, dropout, seed=seeds, name="bottom")
-        width = bottom[-1] if bottom else self.features.output_dim
+        width = self._build_shared(bottom[-1] if bottom else self.features.output_dim, seeds)
         self.towers = {task: mlp_block(width, tower, dropout, seed=seeds, name=f"tower_{task}")
                        for task in tasks}
         self.heads = {task: _dense(output_size(task, self.n_classes), seeds, name=f"head_{task}")
@@ -73,12 +77,25 @@ class MultiTaskNet(keras.Model):
         dummy[NUMERIC_KEY] = np.zeros((1, self.n_numeric), np.float32)
         self(dummy)  # build every layer now, so the weights exist (for export / import)
 
+    def _build_shared(self, in_features: int, seeds: _Seeds) -> int:
+        """Build the shared layers between the bottom and the towers (none here; the expert
+        models of :mod:`.experts` build theirs) and return the width of a tower's input."""
+        return in_features
+
+    def _tower_inputs(self, shared: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
+        """task → the input of its tower, from the bottom's output (n, width): the same for all here."""
+        return {task: shared for task in self.tasks}
+
+    def _shared_layers(self) -> Iterator[tuple[str, keras.layers.Dense]]:
+        """The shared dense layers after the bottom, under framework-neutral names (none here)."""
+        return iter(())
+
     def call(self, inputs: Mapping[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
         """Raw outputs: task → logit (n,) / logits (n, C) / value (n,)."""
-        shared = self.bottom(self.features(inputs), training=training)
+        tower_inputs = self._tower_inputs(self.bottom(self.features(inputs), training=training), training)
         outputs = {}
         for task in self.tasks:
-            out = self.heads[task](self.towers[task](shared, training=training))
+            out = self.heads[task](self.towers[task](tower_inputs[task], training=training))
             outputs[task] = out if self.kinds[task] == "multiclass" else ops.squeeze(out, axis=-1)
         return outputs
 
@@ -212,8 +229,8 @@ def parameter_count(model: keras.Model) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel or SoftSharingModel of keras_mtl, "
-                         f"got {type(model).__name__}")
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel or "
+                         f"PLEModel of keras_mtl, got {type(model).__name__}")
     return model
 
 
@@ -223,6 +240,7 @@ def _named_layers(model: MultiTaskNet) -> Iterator[tuple[str, keras.layers.Layer
         yield f"features.{name}", model.features.embeddings[name]
     for i, layer in enumerate(_denses(model.bottom)):
         yield f"bottom.{i}", layer
+    yield from model._shared_layers()
     for task in model.tasks:
         for i, layer in enumerate(_denses(model.towers[task])):
             yield f"towers.{task}.{i}", layer

@@ -299,7 +299,8 @@ def _optimizers(variables: list, layers: Mapping[str, keras.layers.Layer], rates
     """
     rate_of = {}
     for name, layer in layers.items():
-        for variable in (layer.embeddings,) if isinstance(layer, keras.layers.Embedding) else (layer.kernel, layer.bias):
+        for variable in (layer.embeddings,) if isinstance(layer, keras.layers.Embedding) else (
+                v for v in (layer.kernel, layer.bias) if v is not None):
             rate_of[id(variable)] = rates[name]
     by_rate: dict[float, list] = {}
     for variable in variables:

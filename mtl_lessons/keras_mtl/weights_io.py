@@ -31,7 +31,8 @@ def export_weights(model: MultiTaskNet) -> dict[str, np.ndarray]:
             weights[name] = np.array(layer.embeddings.numpy())
         else:
             weights[f"{name}.kernel"] = np.array(layer.kernel.numpy())
-            weights[f"{name}.bias"] = np.array(layer.bias.numpy())
+            if layer.bias is not None:  # a gate of the expert models has no bias
+                weights[f"{name}.bias"] = np.array(layer.bias.numpy())
     return weights
 
 
@@ -54,7 +55,8 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
             layer.embeddings.assign(np.asarray(weights[name], np.float32))
         else:
             layer.kernel.assign(np.asarray(weights[f"{name}.kernel"], np.float32))
-            layer.bias.assign(np.asarray(weights[f"{name}.bias"], np.float32))
+            if layer.bias is not None:
+                layer.bias.assign(np.asarray(weights[f"{name}.bias"], np.float32))
 
 
 WEIGHTS_SUFFIX = ".weights.h5"

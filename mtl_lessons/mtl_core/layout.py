@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..data import TASKS, get_task
+from ..data import SYNTHETIC_TASKS, TASKS, get_task
+from ..data.tasks import KNOWN_TASKS
 
 NUMERIC_KEY = "numeric"
 """Key of the standardised numeric columns, shape (n, n_numeric), in a model's input dict.
@@ -75,10 +76,10 @@ def resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[
     except TypeError:
         raise ValueError(f"{argument} must be a sequence of task names, got {tasks!r}") from None
     if not names:
-        raise ValueError(f"{argument} must name at least one task; known tasks: {', '.join(TASKS)}")
+        raise ValueError(f"{argument} must name at least one task; known tasks: {KNOWN_TASKS}")
     for name in names:
-        if not isinstance(name, str) or name not in TASKS:
-            raise ValueError(f"{argument}: unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+        if not isinstance(name, str) or (name not in TASKS and name not in SYNTHETIC_TASKS):
+            raise ValueError(f"{argument}: unknown task {name!r}; known tasks: {KNOWN_TASKS}")
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise ValueError(f"{argument} names a task more than once: {duplicated}")
@@ -131,13 +132,14 @@ def check_architecture(cardinalities: Mapping[str, int], n_numeric: int,
     """Validate model-constructor arguments.
 
     Args:
-        cardinalities: feature name → number of ids (each a positive int).
+        cardinalities: feature name → number of ids (each a positive int); may be empty
+            (``{}``) when there are numeric columns (e.g. the synthetic tasks of lesson 07).
         n_numeric: number of numeric columns (int ≥ 0).
         layers: argument name → hidden sizes, e.g. ``{"bottom": (128, 64), "tower": ()}``.
         dropout: dropout rate in [0, 1).
     """
-    if not isinstance(cardinalities, Mapping) or not cardinalities:
-        raise ValueError("cardinalities must be a non-empty dict feature name → number of ids")
+    if not isinstance(cardinalities, Mapping):
+        raise ValueError(f"cardinalities must be a dict feature name → number of ids, got {type(cardinalities).__name__}")
     for name, value in cardinalities.items():
         if not isinstance(name, str) or name == NUMERIC_KEY:
             raise ValueError(f"cardinalities: feature names must be strings other than "
@@ -146,9 +148,41 @@ def check_architecture(cardinalities: Mapping[str, int], n_numeric: int,
             raise ValueError(f"cardinalities[{name!r}] must be a positive int, got {value!r}")
     if not _is_int(n_numeric) or n_numeric < 0:
         raise ValueError(f"n_numeric must be an int ≥ 0, got {n_numeric!r}")
+    if not cardinalities and n_numeric == 0:
+        raise ValueError("the model has no input: give categorical features (cardinalities) or numeric "
+                         "columns (n_numeric ≥ 1), or both")
     for argument, sizes in layers.items():
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or any(
                 not _is_int(s) or s < 1 for s in sizes):
             raise ValueError(f"{argument} must be a tuple of positive ints (layer sizes), got {sizes!r}")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+
+
+def check_experts(model: str, *, expert: Sequence[int], **settings: object) -> dict[str, object]:
+    """Validate an expert model's settings; return them as the ``architecture`` entries it stores.
+
+    Args:
+        model: the class name, for messages (``"MMoEModel"``, ``"PLEModel"``).
+        expert: hidden sizes of each expert MLP: at least one positive int.
+        settings: counts (``n_experts``, ``n_levels``, ``n_specific``, ``n_shared``: ints ≥ 1) and
+            flags (``one_gate``: a bool).
+
+    Returns:
+        ``{"expert": tuple(expert), **settings}`` with ints and bools as Python types.
+    """
+    if isinstance(expert, (str, bytes)) or not isinstance(expert, Sequence) or not expert or any(
+            not _is_int(size) or size < 1 for size in expert):
+        raise ValueError(f"{model}: expert must be a non-empty tuple of positive ints (an expert's layer "
+                         f"sizes, e.g. (16,)), got {expert!r}")
+    out: dict[str, object] = {"expert": tuple(int(size) for size in expert)}
+    for name, value in settings.items():
+        if name.startswith("n_"):
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{model}: {name} must be an int ≥ 1, got {value!r}")
+            out[name] = int(value)
+        else:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{model}: {name} must be True or False, got {value!r}")
+            out[name] = bool(value)
+    return out

@@ -147,7 +147,8 @@ def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInpu
     labels, masks = label_matrices(train_inputs, tasks)
     return TrainingPlan(
         tasks=tasks, weights=weights, monitor=monitor, table_decay=table_decay,
-        categorical=np.column_stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names]),
+        categorical=np.column_stack([np.asarray(train_inputs.categorical[f], np.int64) for f in names])
+        if names else np.zeros((len(train_inputs), 0), np.int64),  # numeric columns only (synthetic tasks)
         numeric=np.asarray(train_inputs.numeric, dtype=np.float32), labels=labels, masks=masks)
 
 

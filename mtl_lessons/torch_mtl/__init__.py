@@ -16,6 +16,8 @@ Architecture (both frameworks)
 * :class:`SoftSharingModel`: soft parameter sharing: inputs → per task its own MLP tower
   (identical shapes) → its head, the towers tied only by a penalty (``model.penalty()``) that
   ``train`` adds to the objective.
+* :class:`MMoEModel` / :class:`PLEModel` (:mod:`.experts`): expert MLPs mixed per task by softmax
+  gates (MMoE, OMoE with ``one_gate=True``), or task-specific and shared experts in levels (PLE).
 
 A model is called with a dict ``{feature name: int64 ids (n,), "numeric": float32 (n, k)}``
 (:func:`feature_tensors` builds it from ``ModelInputs``) and returns a dict task → raw output:
@@ -47,8 +49,8 @@ the framework-neutral layer names of :func:`export_weights` and can load only so
 Modules, one idea each (every name is exported here, so ``torch_mtl.<name>`` works as before):
 :mod:`.layers` (``FeatureInput``, ``mlp_block``, seeded initialisation), :mod:`.models` (the
 models, ``last_shared_layer``, ``parameter_count``, neutral layer names), :mod:`.training`
-(tensors, ``task_losses``, ``predict``, ``train``) and :mod:`.weights_io` (export / import,
-save / load).
+(tensors, ``task_losses``, ``predict``, ``train``), :mod:`.experts` (``MMoEModel``, ``PLEModel``,
+their gates) and :mod:`.weights_io` (export / import, save / load).
 """
 from __future__ import annotations
 
@@ -65,6 +67,7 @@ from .models import (
     last_shared_layer,
     parameter_count,
 )
+from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix
 from .training import (
     ADAM_EPSILON,
     _optimizer,
@@ -95,6 +98,11 @@ __all__ = [
     "SingleTaskModel",
     "SharedBottomModel",
     "SoftSharingModel",
+    "MMoEModel",
+    "PLEModel",
+    "ExtractionLevel",
+    "mix",
+    "gate_weights",
     "last_shared_layer",
     "parameter_count",
     "feature_tensors",

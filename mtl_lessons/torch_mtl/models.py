@@ -26,16 +26,20 @@ class MultiTaskNet(nn.Module):
         dropout: dropout after every hidden layer (bottom and towers).
         embedding_dims: see :class:`FeatureInput`.
         seed: seed of the initialisation; None: the global generator.
+        architecture: further settings of a subclass, added to ``self.architecture`` before
+            its layers are built (the expert models read their sizes from there).
 
     Attributes:
         tasks: the tasks, in order; ``kinds``: task → kind; ``n_classes``: multi-class task → C.
-        features, bottom, towers (task → MLP), heads (task → Linear).
+        features, bottom, towers (task → MLP), heads (task → Linear); ``architecture``: the
+        layer sizes as a dict.
     """
 
     def __init__(self, cardinalities: Mapping[str, int], n_numeric: int, tasks: Sequence[str],
                  n_classes: Mapping[str, int] | None = None, *, bottom: Sequence[int] = (128, 64),
                  tower: Sequence[int] = (), dropout: float = 0.0,
-                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None):
+                 embedding_dims: Mapping[str, int] | None = None, seed: int | None = None,
+                 architecture: Mapping[str, object] | None = None):
         super().__init__()
         self.tasks = resolve_tasks(tasks)
         check_architecture(cardinalities, n_numeric, {"bottom": bottom, "tower": tower}, dropout)
@@ -43,11 +47,12 @@ class MultiTaskNet(nn.Module):
         self.n_classes = resolve_n_classes(self.tasks, n_classes)
         self.cardinalities = dict(cardinalities)
         self.n_numeric = int(n_numeric)
-        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout)}
+        self.architecture = {"bottom": tuple(bottom), "tower": tuple(tower), "dropout": float(dropout),
+                             **(architecture or {})}
         with _seeded(seed):
             self.features = FeatureInput(cardinalities, n_numeric, embedding_dims)
             self.bottom = mlp_block(self.features.output_dim, bottom, dropout)
-            width = bottom[-1] if bottom else self.features.output_dim
+            width = self._build_shared(bottom[-1] if bottom else self.features.output_dim)
             self.towers = nn.ModuleDict({task: mlp_block(width, tower, dropout) for task in self.tasks})
             width = tower[-1] if tower else width
             self.heads = nn.ModuleDict({
@@ -55,14 +60,27 @@ class MultiTaskNet(nn.Module):
                 for task in self.tasks
             })
 
+    def _build_shared(self, in_features: int) -> int:
+        """Build the shared layers between the bottom and the towers (none here; the expert
+        models of :mod:`.experts` build theirs) and return the width of a tower's input."""
+        return in_features
+
+    def _tower_inputs(self, shared: torch.Tensor) -> dict[str, torch.Tensor]:
+        """task → the input of its tower, from the bottom's output (n, width): the same for all here."""
+        return {task: shared for task in self.tasks}
+
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Raw outputs: task → logit (n,) / logits (n, C) / value (n,)."""
-        shared = self.bottom(self.features(inputs))
+        tower_inputs = self._tower_inputs(self.bottom(self.features(inputs)))
         outputs = {}
         for task in self.tasks:
-            out = self.heads[task](self.towers[task](shared))
+            out = self.heads[task](self.towers[task](tower_inputs[task]))
             outputs[task] = out if self.kinds[task] == "multiclass" else out.squeeze(-1)
         return outputs
+
+    def _shared_layers(self) -> Iterator[tuple[str, nn.Linear]]:
+        """The shared dense layers after the bottom, under framework-neutral names (none here)."""
+        return iter(())
 
     def penalty(self) -> torch.Tensor | None:
         """An extra term ``train`` adds to the objective at every step; None: no term."""
@@ -195,8 +213,8 @@ def parameter_count(model: nn.Module) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel or SoftSharingModel of torch_mtl, "
-                         f"got {type(model).__name__}")
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel or "
+                         f"PLEModel of torch_mtl, got {type(model).__name__}")
     return model
 
 
@@ -206,6 +224,7 @@ def _named_layers(model: MultiTaskNet) -> Iterator[tuple[str, nn.Module]]:
         yield f"features.{name}", model.features.embeddings[name]
     for i, layer in enumerate(_linears(model.bottom)):
         yield f"bottom.{i}", layer
+    yield from model._shared_layers()
     for task in model.tasks:
         for i, layer in enumerate(_linears(model.towers[task])):
             yield f"towers.{task}.{i}", layer

@@ -284,7 +284,7 @@ def _optimizer(model: MultiTaskNet, table_decay: Mapping[str, float], combine: o
         by_rate: dict[float, list[torch.Tensor]] = {}
         for layer_name, layer in layers.items():
             if not layer_name.startswith("features."):
-                by_rate.setdefault(rates[layer_name], []).extend([layer.weight, layer.bias])
+                by_rate.setdefault(rates[layer_name], []).extend(p for p in (layer.weight, layer.bias) if p is not None)
         groups += [{"params": params, "weight_decay": weight_decay, "lr": rate} for rate, params in by_rate.items()]
         grouped = {id(p) for group in groups for p in group["params"]}
         assert all(id(p) in grouped for p in model.parameters()), "a parameter outside the named layers"

@@ -21,7 +21,9 @@ def export_weights(model: MultiTaskNet) -> dict[str, np.ndarray]:
     """The model's weights under framework-neutral names, as NumPy arrays.
 
     Names: ``features.<feature>`` (ids × size), ``bottom.<i>.kernel`` (in × out),
-    ``bottom.<i>.bias``, ``towers.<task>.<i>.kernel/bias``, ``heads.<task>.kernel/bias``.
+    ``bottom.<i>.bias``, ``towers.<task>.<i>.kernel/bias``, ``heads.<task>.kernel/bias``; the
+    expert models add ``experts.…`` and ``gates.<name>.kernel`` (gates have no bias), see
+    :mod:`.experts`.
     Kernels are stored as (in, out) (PyTorch keeps (out, in); they are transposed here), so
     :func:`mtl_lessons.keras_mtl.import_weights` accepts the result unchanged.
     """
@@ -32,7 +34,8 @@ def export_weights(model: MultiTaskNet) -> dict[str, np.ndarray]:
             weights[name] = layer.weight.detach().numpy().copy()
         else:
             weights[f"{name}.kernel"] = layer.weight.detach().numpy().T.copy()
-            weights[f"{name}.bias"] = layer.bias.detach().numpy().copy()
+            if layer.bias is not None:  # a gate of the expert models has no bias
+                weights[f"{name}.bias"] = layer.bias.detach().numpy().copy()
     return weights
 
 
@@ -56,7 +59,8 @@ def import_weights(model: MultiTaskNet, weights: Mapping[str, np.ndarray]) -> No
                 layer.weight.copy_(torch.as_tensor(np.asarray(weights[name], np.float32)))
             else:
                 layer.weight.copy_(torch.as_tensor(np.asarray(weights[f"{name}.kernel"], np.float32).T))
-                layer.bias.copy_(torch.as_tensor(np.asarray(weights[f"{name}.bias"], np.float32)))
+                if layer.bias is not None:
+                    layer.bias.copy_(torch.as_tensor(np.asarray(weights[f"{name}.bias"], np.float32)))
 
 
 CHECKSUM_KEY = "mtl_lessons.weights"
@@ -174,10 +178,12 @@ def load_weights(model: MultiTaskNet, path: str | Path, *, layers: str | Iterabl
     import_weights(model, merged)
 
 
-# A state-dict key of a MultiTaskNet: an embedding table, a Linear in the bottom or a tower
-# (at its position in the nn.Sequential), or a head.
+# A state-dict key of a MultiTaskNet: an embedding table, a Linear in an MLP block (the bottom, a
+# tower, an expert: at its position in the nn.Sequential), or a single Linear (a head, a gate).
 _STATE_KEY = re.compile(r"features\.embeddings\.(?P<feature>[^.]+)\.weight"
-                        r"|(?:(?P<block>bottom|towers\.[^.]+)\.(?P<index>\d+)|(?P<head>heads\.[^.]+))"
+                        r"|(?:(?P<block>bottom|towers\.[^.]+|experts\.\d+|levels\.\d+\.experts\.[^.]+\.\d+)"
+                        r"\.(?P<index>\d+)"
+                        r"|(?P<head>heads\.[^.]+|gates\.[^.]+|levels\.\d+\.gates\.[^.]+))"
                         r"\.(?P<part>weight|bias)")
 
 
