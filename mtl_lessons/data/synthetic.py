@@ -68,9 +68,11 @@ def _check_count(name: str, value: object, low: int) -> int:
 
 
 def _check_number(name: str, value: object, low: float, high: float) -> float:
+    """``value`` as a float if it is a finite number in [low, high] (high may be inf: no upper bound)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-            low <= float(value) <= high):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+            math.isfinite(float(value)) and low <= float(value) <= high):
+        bounds = f"≥ {low}" if math.isinf(high) else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}")
     return float(value)
 
 

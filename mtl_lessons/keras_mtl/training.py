@@ -154,7 +154,8 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
             decay than well-observed ones (``segment``, ``hour``).
         patience: stop after this many epochs without a better validation score; None: never.
         monitor: (task, metric) scored on ``valid_inputs`` after each epoch with
-            ``metrics.task_metrics``; the direction comes from ``metrics.HIGHER_IS_BETTER``.
+            ``metrics.task_metrics``; the direction comes from ``metrics.HIGHER_IS_BETTER``;
+            ``("all", metric)``: the mean of ``metric`` over the trained tasks.
             The best epoch's weights are restored at the end. None: no validation, the last
             epoch's weights are kept.
         seed: seeds the shuffling (NumPy; the same batches as ``torch_mtl.train``). Dropout

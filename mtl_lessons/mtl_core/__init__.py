@@ -41,6 +41,7 @@ from .layout import (
 )
 from .objective import SOFT_SHARING_PENALTIES, check_combine_tasks, check_soft_sharing, combine_losses
 from .training_args import (
+    ALL_TASKS,
     METRICS_BY_KIND,
     _check_rate,
     check_positive_int,
@@ -65,6 +66,7 @@ __all__ = [
     "DEFAULT_EMBEDDING_DIM",
     "DEFAULT_EMBEDDING_DIMS",
     "METRICS_BY_KIND",
+    "ALL_TASKS",
     "embedding_dims",
     "task_tuple",
     "resolve_tasks",

@@ -48,8 +48,15 @@ def resolve_loss_weights(loss_weights: Mapping[str, float] | None,
     return out
 
 
+ALL_TASKS = "all"
+"""``monitor=("all", metric)`` scores the mean of ``metric`` over every trained task."""
+
+
 def resolve_monitor(monitor: tuple[str, str] | None, tasks: str | Sequence[str]) -> tuple[str, str] | None:
     """Check ``monitor = (task, metric)``: the task is trained and reports that metric.
+
+    ``("all", metric)`` monitors the mean of ``metric`` over the trained tasks (each must report
+    it, e.g. ``("all", "auc")`` for binary tasks): one checkpoint that favours no task.
 
     Returns:
         ``monitor`` as a tuple, or None (no validation, no early stopping).
@@ -61,9 +68,17 @@ def resolve_monitor(monitor: tuple[str, str] | None, tasks: str | Sequence[str])
         raise ValueError(f"monitor must be a (task, metric) pair such as ('purchase', 'auc') or "
                          f"None, got {monitor!r}")
     task, metric = monitor
+    if task == ALL_TASKS:
+        for trained in tasks:
+            allowed = METRICS_BY_KIND[get_task(trained).kind]
+            if metric not in allowed:
+                raise ValueError(f"monitor=('all', {metric!r}) needs every trained task to report {metric!r}, but "
+                                 f"{get_task(trained).kind} task {trained!r} reports {list(allowed)}")
+        return ALL_TASKS, str(metric)
     if task not in tasks:
         raise ValueError(f"monitor task {task!r} is not among the trained tasks {list(tasks)}; "
-                         f"pass e.g. monitor=({tasks[0]!r}, {METRICS_BY_KIND[get_task(tasks[0]).kind][0]!r})")
+                         f"pass e.g. monitor=({tasks[0]!r}, {METRICS_BY_KIND[get_task(tasks[0]).kind][0]!r}) "
+                         f"or ('all', metric)")
     allowed = METRICS_BY_KIND[get_task(task).kind]
     if metric not in allowed:
         raise ValueError(f"monitor metric {metric!r} is not reported for {get_task(task).kind} "

@@ -18,7 +18,13 @@ from ..metrics import HIGHER_IS_BETTER, task_metrics
 from .inputs import check_inputs, label_matrices
 from .layout import model_tasks
 from .objective import check_combine_tasks
-from .training_args import check_training_args, resolve_embedding_decay, resolve_loss_weights, resolve_monitor
+from .training_args import (
+    ALL_TASKS,
+    check_training_args,
+    resolve_embedding_decay,
+    resolve_loss_weights,
+    resolve_monitor,
+)
 
 
 # --------------------------------------------------------------------------- validation and history
@@ -72,7 +78,9 @@ def history_frame(rows: list[dict[str, float]], monitor: tuple[str, str] | None,
     ``loss_<task>`` (the task's training loss over all its labelled rows of the epoch, each
     batch's masked mean weighted by its number of labelled rows); ``valid_<task>_<metric>``
     when a metric is monitored; ``seconds`` (training time of the epoch, validation excluded);
-    ``samples_per_second`` (training rows / ``seconds``); ``valid_seconds``. ``frame.attrs``
+    ``samples_per_second`` (training rows / ``seconds``); ``valid_seconds``. With
+    ``monitor=("all", metric)`` there is ``valid_<task>_<metric>`` for each task and their mean
+    ``valid_all_<metric>``. ``frame.attrs``
     holds ``monitor``, ``best_epoch`` (1-based; the epoch whose weights the model holds; 0 if no
     epoch had a valid score, then the last weights are kept) and ``best_score``.
     """
@@ -142,8 +150,8 @@ def plan_training(model: Any, train_inputs: ModelInputs, valid_inputs: ModelInpu
         if valid_inputs is None:
             raise ValueError("valid_inputs is required when monitor is set; "
                              "pass monitor=None to train without validation")
-        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities,
-                     n_numeric=model.n_numeric, tasks=(monitor[0],), n_classes=model.n_classes)
+        check_inputs(valid_inputs, "valid_inputs", cardinalities=model.cardinalities, n_numeric=model.n_numeric,
+                     tasks=tasks if monitor[0] == ALL_TASKS else (monitor[0],), n_classes=model.n_classes)
     labels, masks = label_matrices(train_inputs, tasks)
     return TrainingPlan(
         tasks=tasks, weights=weights, monitor=monitor, table_decay=table_decay,
@@ -196,7 +204,12 @@ class EpochLog:
         best = False
         if monitor is not None:
             task, metric = monitor
-            score = validation_score(task, metric, valid_inputs, predict_valid(task))
+            if task == ALL_TASKS:  # the mean over the trained tasks; each task's score is recorded too
+                scores = {t: validation_score(t, metric, valid_inputs, predict_valid(t)) for t in tasks}
+                row.update({f"valid_{t}_{metric}": value for t, value in scores.items()})
+                score = float(np.mean(list(scores.values())))
+            else:
+                score = validation_score(task, metric, valid_inputs, predict_valid(task))
             row[f"valid_{task}_{metric}"] = score
             best = self.stopper.update(epoch, score)
             self.bar.set_postfix({f"{task} {metric}": f"{score:.4f}"})
