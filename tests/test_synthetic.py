@@ -87,11 +87,13 @@ def test_label_correlation_rises_with_p():
                                                          n_features=20))
             for p in ps]
     assert all(b > a + 0.02 for a, b in zip(corr, corr[1:])), corr
-    assert corr[-1] > 0.98  # p = 1: the same function, only the noise differs
+    assert corr[-1] > 0.95  # p = 1: the same function, only the noise differs (0.98–0.999 over seeds 0–3)
     assert abs(corr[0]) < 0.2  # p = 0: orthogonal weight vectors, the sinusoids aside
-    assert D.label_correlation(D.make_synthetic_tasks(0.5, seed=0, **TINY), "test") == pytest.approx(
-        float(np.corrcoef(D.make_synthetic_tasks(0.5, seed=0, **TINY).test.labels["synthetic_1"],
-                          D.make_synthetic_tasks(0.5, seed=0, **TINY).test.labels["synthetic_2"])[0, 1]))
+    small = D.make_synthetic_tasks(0.5, seed=0, **TINY)  # Pearson's r of the two label columns, per split
+    for split in ("train", "valid", "test"):
+        labels = getattr(small, split).labels
+        assert D.label_correlation(small, split) == pytest.approx(
+            float(np.corrcoef(labels["synthetic_1"], labels["synthetic_2"])[0, 1]), rel=1e-12)
 
 
 def test_label_correlation_rejects_an_unknown_split():
