@@ -216,6 +216,10 @@ def last_shared_layer(model: MultiTaskNet) -> keras.layers.Dense:
         ValueError: the model has no shared hidden layer (``bottom=()``, or a soft-sharing model).
     """
     layers = _denses(_check_model(model).bottom)
+    if "n_experts" in model.architecture or "n_levels" in model.architecture:
+        raise ValueError(f"{type(model).__name__} has no single last shared layer: its experts are shared through "
+                         f"gates, so GradNorm (which needs one) does not apply; use UncertaintyWeighting or "
+                         f"DynamicWeightAverage, or a SharedBottomModel with a non-empty bottom")
     if not layers:
         raise ValueError(f"model has no shared layer (bottom={model.architecture['bottom']}); "
                          f"use a SharedBottomModel with a non-empty bottom")
