@@ -63,7 +63,7 @@ def _masked(task: str, y_true, y_pred, mask) -> tuple[np.ndarray, np.ndarray]:
     return y_true, y_pred
 
 
-def task_metrics(task: str, y_true, y_pred, mask=None) -> dict[str, float]:
+def task_metrics(task: str, y_true, y_pred, mask=None, *, only: str | None = None) -> dict[str, float]:
     """Metrics of one task.
 
     Args:
@@ -72,40 +72,51 @@ def task_metrics(task: str, y_true, y_pred, mask=None) -> dict[str, float]:
         y_pred: binary → P(label = 1), shape (n,); multi-class → class probabilities, shape
             (n, n_classes); regression → predicted values, shape (n,).
         mask: optional bool array (n,), True where the label counts.
+        only: compute just this metric (e.g. ``"auc"``; early stopping needs one number per epoch).
 
     Returns:
         metric name → value, plus ``n`` (rows that carry a label).
 
     Raises:
         ValueError: unknown task, wrong shapes, no labelled rows, ±inf in a label, NaN or ±inf
-            in a prediction on a labelled row, binary predictions outside [0, 1].
+            in a prediction on a labelled row, binary predictions outside [0, 1], an ``only``
+            that the task's kind does not report.
     """
     kind = get_task(task).kind
     y_true, y_pred = _masked(task, y_true, y_pred, mask)
     if len(y_true) == 0:
         raise ValueError(f"task {task!r} has no labelled rows to evaluate")
-    out: dict[str, float] = {"n": float(len(y_true))}
     if kind == "binary":
         if y_pred.ndim != 1 or y_pred.min() < 0 or y_pred.max() > 1:
             raise ValueError(f"y_pred for binary task {task!r} must be probabilities in [0, 1], shape (n,)")
-        hard = (y_pred >= 0.5).astype(int)
-        out["auc"] = skm.roc_auc_score(y_true, y_pred) if len(np.unique(y_true)) == 2 else np.nan
-        out["log_loss"] = skm.log_loss(y_true, y_pred, labels=[0, 1])
-        out["accuracy"] = skm.accuracy_score(y_true, hard)
-        out["precision"] = skm.precision_score(y_true, hard, zero_division=0)
-        out["recall"] = skm.recall_score(y_true, hard, zero_division=0)
-        out["f1"] = skm.f1_score(y_true, hard, zero_division=0)
+        hard = lambda: (y_pred >= 0.5).astype(int)  # noqa: E731
+        compute = {
+            "auc": lambda: skm.roc_auc_score(y_true, y_pred) if len(np.unique(y_true)) == 2 else np.nan,
+            "log_loss": lambda: skm.log_loss(y_true, y_pred, labels=[0, 1]),
+            "accuracy": lambda: skm.accuracy_score(y_true, hard()),
+            "precision": lambda: skm.precision_score(y_true, hard(), zero_division=0),
+            "recall": lambda: skm.recall_score(y_true, hard(), zero_division=0),
+            "f1": lambda: skm.f1_score(y_true, hard(), zero_division=0),
+        }
     elif kind == "multiclass":
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred for multi-class task {task!r} must have shape (n, n_classes)")
         labels = np.arange(y_pred.shape[1])
-        hard = y_pred.argmax(axis=1)
-        out["accuracy"] = skm.accuracy_score(y_true, hard)
-        out["log_loss"] = skm.log_loss(y_true, y_pred, labels=labels)
-        out["macro_f1"] = skm.f1_score(y_true, hard, labels=labels, average="macro", zero_division=0)
+        hard = lambda: y_pred.argmax(axis=1)  # noqa: E731
+        compute = {
+            "accuracy": lambda: skm.accuracy_score(y_true, hard()),
+            "log_loss": lambda: skm.log_loss(y_true, y_pred, labels=labels),
+            "macro_f1": lambda: skm.f1_score(y_true, hard(), labels=labels, average="macro", zero_division=0),
+        }
     else:
-        out["rmse"] = float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))
-        out["mae"] = skm.mean_absolute_error(y_true, y_pred)
+        compute = {
+            "rmse": lambda: float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+            "mae": lambda: skm.mean_absolute_error(y_true, y_pred),
+        }
+    if only is not None and only not in compute:
+        raise ValueError(f"only={only!r} is not a metric of {kind} task {task!r}; choose one of {list(compute)}")
+    out: dict[str, float] = {"n": float(len(y_true))}
+    out.update({name: f() for name, f in compute.items() if only is None or name == only})
     return {k: float(v) for k, v in out.items()}
 
 

@@ -276,7 +276,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                 steps += 1
             seconds = time.perf_counter() - start_time
             if log.end_epoch(epoch, seconds, total_sum, steps, loss_sums, label_counts,
-                             lambda task: predict(model, valid_inputs, tasks=(task,))[task], valid_inputs):
+                             lambda tasks: predict(model, valid_inputs, tasks=tasks), valid_inputs):
                 best_weights = [v.numpy().copy() for v in model.trainable_variables]
             if log.should_stop:
                 break

@@ -30,7 +30,7 @@ from .training_args import (
 # --------------------------------------------------------------------------- validation and history
 def validation_score(task: str, metric: str, inputs: ModelInputs, prediction: np.ndarray) -> float:
     """``metric`` of ``task`` on ``inputs`` (rows its mask marks) via ``metrics.task_metrics``."""
-    return task_metrics(task, inputs.labels[task], prediction, inputs.masks[task])[metric]
+    return task_metrics(task, inputs.labels[task], prediction, inputs.masks[task], only=metric)[metric]
 
 
 class EarlyStopping:
@@ -183,7 +183,8 @@ class EpochLog:
 
     def end_epoch(self, epoch: int, seconds: float, loss_sum: float, steps: int,
                   task_loss_sums: np.ndarray, label_counts: np.ndarray,
-                  predict_valid: Callable[[str], np.ndarray], valid_inputs: ModelInputs | None) -> bool:
+                  predict_valid: Callable[[tuple[str, ...]], dict[str, np.ndarray]],
+                  valid_inputs: ModelInputs | None) -> bool:
         """Record epoch ``epoch`` (1-based) and return True if its weights are the best so far.
 
         Args:
@@ -191,8 +192,8 @@ class EpochLog:
             loss_sum, steps: sum of the batches' combined losses, and the number of batches.
             task_loss_sums: per task, Σ over batches of (masked-mean loss × labelled rows).
             label_counts: per task, the labelled rows seen in the epoch.
-            predict_valid: task → the model's predictions on ``valid_inputs`` (called only when
-                a metric is monitored).
+            predict_valid: tasks → the model's predictions on ``valid_inputs`` for those tasks, as a
+                dict (called once per epoch, only when a metric is monitored).
         """
         tasks, monitor = self.plan.tasks, self.plan.monitor
         epoch_losses = (np.asarray(task_loss_sums) / np.maximum(label_counts, 1.0)).tolist()
@@ -205,11 +206,12 @@ class EpochLog:
         if monitor is not None:
             task, metric = monitor
             if task == ALL_TASKS:  # the mean over the trained tasks; each task's score is recorded too
-                scores = {t: validation_score(t, metric, valid_inputs, predict_valid(t)) for t in tasks}
+                predictions = predict_valid(tasks)  # one pass over the validation rows for every task
+                scores = {t: validation_score(t, metric, valid_inputs, predictions[t]) for t in tasks}
                 row.update({f"valid_{t}_{metric}": value for t, value in scores.items()})
                 score = float(np.mean(list(scores.values())))
             else:
-                score = validation_score(task, metric, valid_inputs, predict_valid(task))
+                score = validation_score(task, metric, valid_inputs, predict_valid((task,))[task])
             row[f"valid_{task}_{metric}"] = score
             best = self.stopper.update(epoch, score)
             self.bar.set_postfix({f"{task} {metric}": f"{score:.4f}"})

@@ -250,7 +250,7 @@ def train(model: MultiTaskNet, train_inputs: ModelInputs, valid_inputs: ModelInp
                         steps += 1
                 seconds = time.perf_counter() - start_time
                 if log.end_epoch(epoch, seconds, total_sum, steps, loss_sums.numpy(), label_counts.numpy(),
-                                 lambda task: predict(model, valid_inputs, tasks=(task,))[task], valid_inputs):
+                                 lambda tasks: predict(model, valid_inputs, tasks=tasks), valid_inputs):
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 if log.should_stop:
                     break
