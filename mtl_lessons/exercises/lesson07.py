@@ -1,8 +1,8 @@
 """Exercise checks for lesson 07 (see the package docstring for the contract).
 
 Every check prints one line of feedback and never raises, whatever the answer is (an int, a float,
-a NumPy scalar or one-element array, a PyTorch or TensorFlow tensor, a string such as ``"1.217"``
-or ``"14,947"``, None, a list, a dict, ...). The expected values are computed here from the
+a NumPy scalar or one-element array, a PyTorch or TensorFlow tensor, a string such as ``"2.5"``
+or ``"12,345"``, None, a list, a dict, ...). The expected values are computed here from the
 exercise's numbers, never typed in.
 """
 from __future__ import annotations
