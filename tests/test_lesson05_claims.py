@@ -2,7 +2,8 @@
 
 Each test re-runs the lesson's PyTorch experiment for one seed — the same model, budget, α grid and
 adaptive methods, read from the notebook's own source so that the two cannot drift apart — and
-asserts every claim the lesson's prose makes. About a minute per seed on a free 2-core CPU.
+asserts every claim the lesson's prose makes (the Pareto and table claims by running the notebook's own assert
+cells on this seed's runs). About a minute per seed on a free 2-core CPU.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from mtl_lessons import data, metrics, torch_mtl, torch_weighting, weighting  # noqa: E402
+from notebook_cells import run_cells  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_weighted_losses.ipynb"
 TASKS = ("purchase", "rating")
@@ -83,31 +85,19 @@ def _experiment(course, seed: int) -> pd.DataFrame:
     return runs
 
 
-def _check_claims(runs: pd.DataFrame) -> None:
+def _check_claims(runs: pd.DataFrame, seed: int) -> None:
     """Every claim of the lesson, as the notebook asserts it for seed 0."""
-    cap, auc, rmse = FIT["epochs"], runs["purchase AUC"], runs["rating RMSE"]
+    cap = FIT["epochs"]
     # equal weights and the single-task model are ended by early stopping
     for method in ("α=0.5", "single-task purchase"):
         assert runs.loc[method, "epochs run"] < cap
         assert runs.loc[method, "best epoch"] <= runs.loc[method, "epochs run"] - FIT["patience"]
-    # the Pareto reading
-    high = [f"α={alpha}" for alpha in ALPHAS if alpha >= 0.9]
-    low = [f"α={alpha}" for alpha in ALPHAS if alpha <= 0.5]
-    assert abs(max(auc[m] for m in high) - auc["single-task purchase"]) < 0.015
-    assert auc["single-task purchase"] - auc["α=0.5"] > 0.015
-    assert auc["α=0.5"] - auc["α=0.1"] > 0.02
-    assert min(rmse[m] for m in low) > min(rmse[m] for m in high) - 0.02
-    # the table (best α chosen on validation, as in the notebook)
+    # the Pareto reading and the table's claims: the notebook's own asserts (cells aba49bb9 and 5365b3b3), with
+    # the best α chosen on validation purchase AUC as in the notebook; every score they compare is a test score
     best_alpha = ALPHAS[int(np.argmax(runs.loc[[f"α={a}" for a in ALPHAS], "valid purchase AUC"].to_numpy()))]
-    best_name, equal_name = f"α={best_alpha}", "α=0.5"
-    assert auc[best_name] - auc[equal_name] > 0.015
-    assert auc["uncertainty"] > auc[equal_name]
-    assert auc["GradNorm"] < auc["uncertainty"]
-    final = runs["final weights"]
-    assert final["GradNorm"]["rating"] > final["GradNorm"]["purchase"]
-    assert final["uncertainty"]["purchase"] > 4 * final["uncertainty"]["rating"]
-    for T in DWA_TEMPERATURES:
-        assert auc[best_name] > auc[f"DWA T={T}"]
+    namespace = {"np": np, "pd": pd, "FIT": FIT, "ALPHAS": ALPHAS, "DWA_TEMPERATURES": DWA_TEMPERATURES, "SEED": seed,
+                 "pareto": runs, "runs": runs, "best_name": f"α={best_alpha}", "equal_name": "α=0.5"}
+    run_cells(NOTEBOOK, ("aba49bb9", "5365b3b3"), namespace)
     # uncertainty weighting reaches its fixed point σ² = 2cL (weight ratio = L_rating / L_purchase)
     history, learned = runs.loc["uncertainty", "history"], runs.loc["uncertainty", "strategy"].history[-1]
     for task in TASKS:
@@ -136,4 +126,4 @@ def test_constants_read_from_the_notebook():
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_lesson05_claims_hold_on_other_seeds(course, seed):
-    _check_claims(_experiment(course, seed))
+    _check_claims(_experiment(course, seed), seed)
