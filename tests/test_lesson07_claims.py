@@ -85,3 +85,4 @@ def test_shop_gate_and_relatedness_claims_hold_on_seed(lesson, worlds, seed):
     namespace = dict(lesson, SWEEP=SWEEP, sweep=sweep, shop_models=models, worlds=worlds)
     run_cells(NOTEBOOK, ("l07-gates", "l07-gates-segments", "l07-gates-claims", "l07-gradcos", "l07-gradcos-claims"),
               namespace)
+    print(namespace["relatedness"].round(4).to_string())
