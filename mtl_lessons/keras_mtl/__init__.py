@@ -14,7 +14,9 @@ Architecture (both frameworks)
 * Heads by task kind: binary → 1 logit, multi-class → ``n_classes`` logits, regression → 1 value.
 * :class:`SingleTaskModel`, :class:`SharedBottomModel` (hard parameter sharing),
   :class:`SoftSharingModel` (one tower per task, tied by a penalty) and the expert models
-  :class:`MMoEModel` / :class:`PLEModel` (:mod:`.experts`), all
+  :class:`MMoEModel` / :class:`PLEModel` (:mod:`.experts`), and :class:`ESMMModel` (:mod:`.esmm`:
+  one tower per funnel stage; outputs the joint probabilities of reaching each stage, ESMM's pCTR
+  and pCTCVR; :func:`predict_conditional` reads the conditional ones, pCVR), all
   ``keras.Model`` subclasses called with a dict ``{feature: int ids (n,), "numeric": (n, k)}``
   and returning a dict task → raw output (logit (n,), logits (n, C) or value (n,)).
 
@@ -94,6 +96,7 @@ from .models import (  # noqa: E402
     parameter_count,
 )
 from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix  # noqa: E402
+from .esmm import ESMMModel, funnel_logits, predict_conditional  # noqa: E402
 from .training import (  # noqa: E402
     ADAM_EPSILON,
     _optimizers,
@@ -133,6 +136,9 @@ __all__ = [
     "ExtractionLevel",
     "mix",
     "gate_weights",
+    "ESMMModel",
+    "funnel_logits",
+    "predict_conditional",
     "last_shared_layer",
     "parameter_count",
     "feature_tensors",

@@ -233,8 +233,8 @@ def parameter_count(model: keras.Model) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel or "
-                         f"PLEModel of keras_mtl, got {type(model).__name__}")
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel, "
+                         f"PLEModel or ESMMModel of keras_mtl, got {type(model).__name__}")
     return model
 
 

@@ -186,3 +186,22 @@ def check_experts(model: str, *, expert: Sequence[int], **settings: object) -> d
                 raise ValueError(f"{model}: {name} must be True or False, got {value!r}")
             out[name] = bool(value)
     return out
+
+
+def check_funnel(funnel: str | Sequence[str]) -> tuple[str, ...]:
+    """Validate the stages of a funnel model (ESMM): two or more distinct binary tasks, each labelled on
+    every impression (``rows == "all"``), in funnel order (each stage's label implies the previous one's,
+    e.g. ``("click", "purchase")`` or ``("click", "add_to_cart", "purchase")``).
+
+    Returns:
+        the stages as a tuple of task names.
+    """
+    stages = resolve_tasks(funnel, "funnel")
+    if len(stages) < 2:
+        raise ValueError(f"funnel must name at least two stages, e.g. ('click', 'purchase'), got {stages!r}")
+    for stage in stages:
+        task = get_task(stage)
+        if task.kind != "binary" or task.rows != "all":
+            raise ValueError(f"funnel: every stage must be a binary task labelled on every impression (like click, "
+                             f"add_to_cart, purchase), got {stage!r} ({task.kind}, labelled on rows: {task.rows})")
+    return stages

@@ -18,6 +18,9 @@ Architecture (both frameworks)
   ``train`` adds to the objective.
 * :class:`MMoEModel` / :class:`PLEModel` (:mod:`.experts`): expert MLPs mixed per task by softmax
   gates (MMoE, OMoE with ``one_gate=True``), or task-specific and shared experts in levels (PLE).
+* :class:`ESMMModel` (:mod:`.esmm`): one tower per funnel stage (conditional probabilities);
+  the outputs are the joint probabilities of reaching each stage (ESMM's pCTR and pCTCVR);
+  :func:`predict_conditional` reads the conditional ones (pCVR).
 
 A model is called with a dict ``{feature name: int64 ids (n,), "numeric": float32 (n, k)}``
 (:func:`feature_tensors` builds it from ``ModelInputs``) and returns a dict task → raw output:
@@ -68,6 +71,7 @@ from .models import (
     parameter_count,
 )
 from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix
+from .esmm import ESMMModel, funnel_logits, predict_conditional
 from .training import (
     ADAM_EPSILON,
     _optimizer,
@@ -103,6 +107,9 @@ __all__ = [
     "ExtractionLevel",
     "mix",
     "gate_weights",
+    "ESMMModel",
+    "funnel_logits",
+    "predict_conditional",
     "last_shared_layer",
     "parameter_count",
     "feature_tensors",

@@ -217,8 +217,8 @@ def parameter_count(model: nn.Module) -> int:
 
 def _check_model(model: object) -> MultiTaskNet:
     if not isinstance(model, MultiTaskNet):
-        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel or "
-                         f"PLEModel of torch_mtl, got {type(model).__name__}")
+        raise ValueError(f"model must be a SingleTaskModel, SharedBottomModel, SoftSharingModel, MMoEModel, "
+                         f"PLEModel or ESMMModel of torch_mtl, got {type(model).__name__}")
     return model
 
 
