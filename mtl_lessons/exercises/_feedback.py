@@ -54,6 +54,17 @@ def _as_number(answer):
     return answer
 
 
+def _finite_float(value) -> float | None:
+    """``value`` as a finite float, or None (a bool, a string, an array, an overflow, nan, ...)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return None
+    try:
+        number = float(value)
+    except Exception:  # a check never raises
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _close(a: float, b: float) -> bool:
     """``a`` is finite and within 0.1 % of ``b``."""
     return math.isfinite(a) and math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._feedback import _as_number, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _finite_float, _as_number, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson07_mmoe_parameters", "lesson07_gate"]
 
@@ -63,17 +63,6 @@ def _as_one(answer):
     if isinstance(answer, (list, tuple)) and len(answer) == 1:
         answer = _plain(answer[0])
     return _as_number(answer)
-
-
-def _finite_float(value) -> float | None:
-    """``value`` as a finite float, or None (a bool, a string, an array, an overflow, nan, ...)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        return None
-    try:
-        number = float(value)
-    except Exception:  # a check never raises
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _mmoe_hint(value) -> str:

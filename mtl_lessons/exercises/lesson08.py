@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import funnel
-from ._feedback import _as_number, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _finite_float, _as_number, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson08_esmm_loss", "lesson08_cvr_auc"]
 
@@ -88,17 +88,6 @@ def _as_one(answer):
         if isinstance(numerator, float) and isinstance(denominator, float) and denominator != 0.0:
             return numerator / denominator
     return _as_number(answer)
-
-
-def _finite_float(value) -> float | None:
-    """``value`` as a finite float, or None (a bool, a string, an array, an overflow, nan, ...)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        return None
-    try:
-        number = float(value)
-    except Exception:  # a check never raises
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _near(number: float, target: float) -> bool:
