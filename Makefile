@@ -15,6 +15,8 @@ BUILD_DIR     := build
 SANITIZE      := tests/nbval_sanitize.cfg
 KERNEL_NAME   := mtl-course
 KERNEL_TITLE  := Python 3.11 (mtl-course)
+# `make course TIMEOUT=1200`: seconds a single cell may run before the runner stops it (slow laptops).
+TIMEOUT       ?= 600
 # Every notebook, lessons first; a folder with none adds nothing (no literal '*.ipynb').
 # (git keeps no empty folders, so a fresh clone may lack notebooks/ or solutions/ too:
 # `make test` passes pytest only the folders that exist.)
@@ -22,13 +24,17 @@ NOTEBOOKS      = $(sort $(wildcard $(NOTEBOOK_DIR)/*.ipynb)) $(sort $(wildcard $
 
 # The install is redone only when the dependency files change: the stamp's name carries
 # the sha256 of their contents (hashed with $(PYTHON), so no sha256sum/shasum needed).
+# A missing interpreter (e.g. PYTHON=python9) stops here with one clear message.
+ifeq ($(shell command -v $(PYTHON) 2>/dev/null),)
+$(error PYTHON=$(PYTHON) was not found on PATH; install Python 3.11 or run e.g. `make <target> PYTHON=python3.11`)
+endif
 DEP_HASH      := $(shell $(PYTHON) -c "import hashlib,sys; h=hashlib.sha256(); [h.update(open(f,'rb').read()) for f in sys.argv[1:]]; print(h.hexdigest()[:16])" $(DEP_FILES))
 STAMP         := $(VENV)/.installed-$(DEP_HASH)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test lab refresh data bench clean
+.PHONY: help setup course test unit lab refresh data bench clean
 
 help: ## list the targets
 	@echo "Multi-Task Learning for AI Shopping Guides: make targets"
@@ -38,6 +44,9 @@ help: ## list the targets
 setup: $(STAMP) ## create .venv (if missing) and install the locked dependencies (if changed)
 
 $(STAMP):
+	@if [ -x $(VENV_PY) ] && ! $(VENV_PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	  echo "error: $(VENV) was made with another Python ($$($(VENV_PY) -V 2>&1)); remove it (rm -rf $(VENV)) and run make again" >&2; exit 1; \
+	fi
 	@if [ ! -x $(VENV_PY) ]; then \
 	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	    || { echo "error: $(PYTHON) is not Python 3.11; run e.g. make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }; \
@@ -52,17 +61,20 @@ $(STAMP):
 	@touch $@
 
 course: setup ## execute every notebook headless into build/ (sources untouched)
-	$(VENV_PY) -m mtl_lessons.run_notebooks --out $(BUILD_DIR) $(NOTEBOOKS)
+	$(VENV_PY) -m mtl_lessons.run_notebooks --timeout $(TIMEOUT) --out $(BUILD_DIR) $(NOTEBOOKS)
 
 test: setup ## run all tests: unit tests, notebook hygiene, and every notebook under nbval
 	$(VENV_PY) -m pytest $(wildcard tests $(NOTEBOOK_DIR) $(SOLUTION_DIR)) --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) -q
 
+unit: setup ## run the unit tests only (no notebook is executed; a few minutes)
+	$(VENV_PY) -m pytest tests -q
+
 lab: setup ## start JupyterLab from .venv
 	@echo "In JupyterLab choose the kernel \"$(KERNEL_TITLE)\" (or \"Python 3 (ipykernel)\": the same .venv)."
-	$(VENV_BIN)/jupyter lab
+	$(VENV_BIN)/jupyter lab $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 refresh: setup ## maintainers: re-execute notebooks in place to update their committed outputs
-	$(VENV_PY) -m mtl_lessons.run_notebooks --inplace $(NOTEBOOKS)
+	$(VENV_PY) -m mtl_lessons.run_notebooks --timeout $(TIMEOUT) --inplace $(NOTEBOOKS)
 
 data: setup ## regenerate datasets/ (the shop and its target domain in datasets/target/) from the simulator
 	$(VENV_PY) -m mtl_lessons.data

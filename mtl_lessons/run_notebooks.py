@@ -48,6 +48,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 from .atomic import atomic_write
 
@@ -242,10 +243,11 @@ def error_summary(error: BaseException, max_lines: int = ERROR_LINES) -> str:
     return "\n".join([f"    {type(error).__name__}"] + [f"    | {line}" for line in lines])
 
 
-def format_row(result: Result) -> str:
-    """One fixed-width table line: path, seconds with one decimal, ok/FAILED."""
+def format_row(result: Result, width: int = _NAME_WIDTH) -> str:
+    """One fixed-width table line: path (padded to ``width`` characters), seconds with one decimal,
+    ok/FAILED. ``run`` passes the longest path's length, so a long name never shifts the columns."""
     name = str(result.path)
-    return f"{name:<{_NAME_WIDTH}} {result.seconds:7.1f} s  {'ok' if result.ok else 'FAILED'}"
+    return f"{name:<{width}} {result.seconds:7.1f} s  {'ok' if result.ok else 'FAILED'}"
 
 
 def format_total(results: Sequence[Result]) -> str:
@@ -292,6 +294,7 @@ def run(
             raise ValueError("; ".join(problems))
         written = read_manifest(out_dir)
     results: list[Result] = []
+    width = max([_NAME_WIDTH, *(len(str(path)) for path in notebooks)])
     for path in notebooks:
         start = time.perf_counter()
         nb: nbformat.NotebookNode | None
@@ -311,8 +314,11 @@ def run(
         elif result.ok:
             write_notebook(nb, path)
         results.append(result)
-        print(format_row(result), flush=True)
-        if error is not None:
+        print(format_row(result, width), flush=True)
+        if isinstance(error, CellTimeoutError):
+            print(f"    a cell ran longer than the limit of {timeout} s and was stopped; on a slow or busy machine "
+                  f"raise the limit: make course TIMEOUT={2 * timeout} (or --timeout {2 * timeout})", flush=True)
+        elif error is not None:
             print(error_summary(error), flush=True)
     return results
 

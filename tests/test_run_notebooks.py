@@ -171,3 +171,26 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path, fake_run, monkeypatc
         run_notebooks.main(argv)
     assert target.read_bytes() == before
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_long_notebook_names_keep_the_table_columns_aligned(tmp_path, capsys, fake_run):
+    short = notebook(tmp_path / "notebooks" / "01_a.ipynb", "print(1)")
+    long = notebook(tmp_path / "notebooks" / ("02_" + "a_very_long_lesson_name_" * 4 + "x.ipynb"), "print(2)")
+    assert run_notebooks.main(["--out", str(tmp_path / "build"), str(short), str(long)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.endswith(" s  ok")]
+    assert len(rows) == 2 and len(str(long)) > run_notebooks._NAME_WIDTH
+    assert len({row.index(" s  ok") for row in rows}) == 1, rows  # the seconds column lines up
+
+
+def test_a_cell_timeout_prints_how_to_raise_the_limit(tmp_path, capsys, monkeypatch):
+    from nbclient.exceptions import CellTimeoutError
+
+    def execute(path, timeout=run_notebooks.DEFAULT_TIMEOUT, env=None):
+        return nbformat.read(path, as_version=4), CellTimeoutError("A cell timed out while it was being executed")
+
+    monkeypatch.setattr(run_notebooks, "execute_notebook", execute)
+    source = notebook(tmp_path / "notebooks" / "01_a.ipynb", "import time; time.sleep(5)")
+    assert run_notebooks.main(["--timeout", "7", "--out", str(tmp_path / "build"), str(source)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "limit of 7 s" in out and "make course TIMEOUT=14" in out
+    assert "Traceback" not in out
