@@ -13,8 +13,6 @@ NOTEBOOK_DIR  := notebooks
 SOLUTION_DIR  := solutions
 BUILD_DIR     := build
 SANITIZE      := tests/nbval_sanitize.cfg
-KERNEL_NAME   := mtl-course
-KERNEL_TITLE  := Python 3.11 (mtl-course)
 # `make course TIMEOUT=1200`: seconds a single cell may run before the runner stops it (slow laptops).
 TIMEOUT       ?= 600
 # Every notebook, lessons first; a folder with none adds nothing (no literal '*.ipynb').
@@ -57,7 +55,6 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	$(VENV_PY) -m pip install -q -r $(LOCK)
 	$(VENV_PY) -m pip install -qq --no-deps -e .
-	$(VENV_PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_TITLE)" >/dev/null
 	@touch $@
 
 course: setup ## execute every notebook headless into build/ (sources untouched)
@@ -70,7 +67,7 @@ unit: setup ## run the unit tests only (no notebook is executed; a few minutes)
 	$(VENV_PY) -m pytest tests -q
 
 lab: setup ## start JupyterLab from .venv
-	@echo "In JupyterLab choose the kernel \"$(KERNEL_TITLE)\" (or \"Python 3 (ipykernel)\": the same .venv)."
+	@echo "The notebooks run in the kernel \"Python 3 (ipykernel)\": started from .venv, it is .venv's own Python."
 	$(VENV_BIN)/jupyter lab $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 refresh: setup ## maintainers: re-execute notebooks in place to update their committed outputs
