@@ -1,8 +1,9 @@
 """README.zh-CN.md keeps up with README.md.
 
 The Chinese README is a translation of the English one, which stays the reference. These tests
-catch a translation that silently falls behind: when README.md gains a `make` command, a link
-(e.g. a new lesson) or a table row, README.zh-CN.md must gain it too. They also check that the
+catch a translation that silently falls behind: when README.md gains a `make` command (or a
+`python -m mtl_lessons` one), a link (e.g. a new lesson) or a table row, README.zh-CN.md must gain
+it too. They also check that the
 two READMEs link to each other and that every relative link of the Chinese README resolves.
 """
 
@@ -24,6 +25,8 @@ FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 # a make invocation: `make`, a target, then any VAR=value arguments
 MAKE_COMMAND = re.compile(r"(?<![\w$./-])make(?: +[a-z][\w-]*)?(?: +[A-Z][A-Z0-9_]*=[^\s`]+)*")
+# the course's Python entry point (the same targets without make): `python -m mtl_lessons <target>`
+ENTRY_POINT = re.compile(r"-m +mtl_lessons(?: +[a-z][\w-]*)?(?= |$)")
 # [text](target) — text may hold backticks; the target ends at the first ')' or space
 LINK = re.compile(r"\[(?:[^\]\n]*)\]\(([^)\s]+)\)")
 TABLE_ROW = re.compile(r"^\|.*\|\s*$")
@@ -46,11 +49,13 @@ def code_texts(markdown: str) -> list[str]:
 
 
 def make_commands(markdown: str) -> set[str]:
-    """Every `make ...` command written as code (not the word 'make' in prose)."""
+    """Every `make ...` command written as code (not the word 'make' in prose), and every
+    `python -m mtl_lessons <target>` (recorded as '-m mtl_lessons <target>')."""
     commands: set[str] = set()
     for text in code_texts(markdown):
         for line in text.splitlines():
-            commands.update(" ".join(m.group(0).split()) for m in MAKE_COMMAND.finditer(line))
+            for pattern in (MAKE_COMMAND, ENTRY_POINT):
+                commands.update(" ".join(m.group(0).split()) for m in pattern.finditer(line))
     return commands
 
 
