@@ -71,28 +71,7 @@ COURSE_VOCABULARY = {
 # (document, cell id, direction, glossary English term) -> what the notebook says and the fix.
 # direction: "forward" (the term glossed with other Chinese), "reverse" (the Chinese glossing other
 # English), "zh-first" (Chinese written first, the term in parentheses).
-_CART = "'加购' for add-to-cart; COURSE_DESIGN §6 has 加入购物车 (write 'add-to-cart (加入购物车, 加购)' to keep the short form)"
 KNOWN_DISAGREEMENTS: dict[tuple[str, str, str, str], str] = {
-    ("notebooks/01_shopping_data_tour.ipynb", "cd26ba47", "forward", "add-to-cart"): _CART,
-    ("notebooks/01_shopping_data_tour.ipynb", "826b8e2b", "forward", "add-to-cart"): _CART,
-    ("notebooks/02_single_task_baselines.ipynb", "551b8d5b", "forward", "add-to-cart"): _CART,
-    ("notebooks/02_single_task_baselines.ipynb", "50953c76", "forward", "add-to-cart"): _CART,
-    ("notebooks/02_single_task_baselines.ipynb", "d22a0446", "forward", "add-to-cart"): _CART,
-    ("notebooks/03_hard_parameter_sharing.ipynb", "e1d63316", "forward", "add-to-cart"): _CART,
-    ("notebooks/04_soft_parameter_sharing_l2.ipynb", "b07375de", "reverse", "regularisation"):
-        "'a regulariser (正则化)': 正则化 is regularisation (a regulariser is 正则项)",
-    ("notebooks/05_weighted_losses.ipynb", "ed94834e", "forward", "shared-bottom model"):
-        "'shared-bottom model (共享底层, lesson 03)': lesson 03 glosses it 共享底层模型",
-    ("notebooks/05_weighted_losses.ipynb", "ed94834e", "reverse", "shared bottom"):
-        "'shared-bottom model (共享底层, lesson 03)': 共享底层 is the shared bottom; the model is 共享底层模型",
-    ("notebooks/06_transfer_learning.ipynb", "7c9d020e", "reverse", "data sparsity"):
-        "'Transfer pays most when labels are scarce (数据稀疏)': 数据稀疏 glosses data sparsity",
-    ("notebooks/07_task_relatedness_experts.ipynb", "l07-s1", "reverse", "click-through rate"):
-        "'click-through 点击率': 点击率 glosses click-through rate",
-    ("datasets/DATA_CARD.md", "-", "reverse", "AI shopping guide"):
-        "'e-commerce shopping guides (AI导购)': AI导购 glosses AI shopping guide",
-    ("datasets/DATA_CARD.md", "-", "reverse", "category of the next search"):
-        "'the category of the user's next search (下一次搜索的品类': the lessons' English is 'category of the next search'",
 }
 
 
