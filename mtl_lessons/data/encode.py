@@ -82,6 +82,8 @@ def chronological_split(table: pd.DataFrame, valid_days: int = 4, test_days: int
 CATEGORICAL_FEATURES = ("user_id", "item_id", "category", "brand", "segment", "city_tier",
                         "device", "hour", "position")
 NUMERIC_FEATURES = ("log_price", "log_price_to_category", "age", "brand_tier", "is_new", "promotion")
+_NUMERIC_KEY = "numeric"
+"""The key of the standardised numeric columns in ``encode_features``' dict (as in ``mtl_core``)."""
 
 
 @dataclass
@@ -200,6 +202,45 @@ class FeatureEncoder:
         self.std_[self.std_ == 0] = 1.0
         return self
 
+    def encode_features(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The features of ``table`` alone, without labels (rows to score, e.g. a service's candidates).
+
+        Args:
+            table: rows with the columns of a ``join_features`` table that the model reads
+                (``CATEGORICAL_FEATURES``, ``price``, ``age``, ``brand_tier``, ``is_new``,
+                ``promotion``; ``domain`` for a ``combine_domains`` encoder); no label column needed.
+
+        Returns:
+            Every categorical feature → int64 ids (n,) in ``[0, cardinality)``, in
+            ``CATEGORICAL_FEATURES`` order, then ``"numeric"`` → float32 (n, len(NUMERIC_FEATURES)),
+            standardised with the statistics of ``fit``. ``transform`` builds its features here,
+            so the two agree bit for bit.
+
+        Raises:
+            RuntimeError: ``fit`` was not called.
+            ValueError: a needed column is missing, or a feature has ids outside its range.
+        """
+        if self.mean_ is None:
+            raise RuntimeError("call fit(train) before encode_features")
+        needed = [*CATEGORICAL_FEATURES, "category", "price", "age", "brand_tier", "is_new", "promotion"]
+        missing = [name for name in dict.fromkeys(needed) if name not in table.columns]
+        if missing:
+            raise ValueError(f"table lacks the feature columns {missing} (encode rows of a join_features table)")
+        features = {}
+        for name in CATEGORICAL_FEATURES:
+            column = table[name]
+            ids = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
+            if name == "city_tier":
+                ids = ids - 1
+            elif name == "position":
+                ids = ids - 1
+            ids = np.asarray(ids, dtype=np.int64)
+            if len(ids) and (ids.min() < 0 or ids.max() >= self.cardinalities[name]):
+                raise ValueError(f"feature {name!r} has ids outside [0, {self.cardinalities[name]})")
+            features[name] = ids
+        features[_NUMERIC_KEY] = ((self._numeric(table) - self.mean_) / self.std_).astype(np.float32)
+        return features
+
     def transform(self, table: pd.DataFrame, tasks: str | Sequence[str] = tuple(TASKS)) -> ModelInputs:
         """Encode ``table`` (a ``join_features`` table) for the given tasks.
 
@@ -213,19 +254,9 @@ class FeatureEncoder:
         if not_shop:
             raise ValueError(f"tasks {not_shop} are synthetic tasks (data.make_synthetic_tasks builds their "
                              f"inputs), not columns of the shop's tables; shop tasks: {', '.join(TASKS)}")
-        categorical = {}
-        for name in CATEGORICAL_FEATURES:
-            column = table[name]
-            ids = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
-            if name == "city_tier":
-                ids = ids - 1
-            elif name == "position":
-                ids = ids - 1
-            ids = np.asarray(ids, dtype=np.int64)
-            if len(ids) and (ids.min() < 0 or ids.max() >= self.cardinalities[name]):
-                raise ValueError(f"feature {name!r} has ids outside [0, {self.cardinalities[name]})")
-            categorical[name] = ids
-        numeric = ((self._numeric(table) - self.mean_) / self.std_).astype(np.float32)
+        features = self.encode_features(table)
+        numeric = features.pop(_NUMERIC_KEY)
+        categorical = features
         labels = {t: task_labels(table, t) for t in tasks}
         masks = {t: ~np.isnan(labels[t]) for t in tasks}
         return ModelInputs(categorical, numeric, labels, masks)
