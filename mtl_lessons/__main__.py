@@ -36,6 +36,7 @@ TARGETS = {
     "refresh": "maintainers: re-execute notebooks in place to update their committed outputs",
     "data": "regenerate datasets/ from the simulator",
     "bench": "print samples per second of train for each architecture in both frameworks",
+    "serve": "start lesson 10's ranking service (FastAPI, uvicorn) on http://127.0.0.1:8000",
     "clean": "remove build/",
 }
 
@@ -98,6 +99,8 @@ def target_commands(target: str, timeout: int) -> list[list[str]]:
         return [[python, "-m", "mtl_lessons.data"]]
     if target == "bench":
         return [[python, "-m", "mtl_lessons.bench"]]
+    if target == "serve":
+        return [[python, "-m", "mtl_lessons.serve"]]
     return []  # setup, clean
 
 
