@@ -3,7 +3,7 @@
 A recommender ranks each shopper's candidates, so it is judged per shopper:
 
 * :func:`per_user_auc` and :func:`gauc`: AUC within each shopper, and GAUC, their
-  impression-weighted mean (Zhou et al. 2018, DIN, §6.3 eq. 10);
+  impression-weighted mean (Zhou et al. 2018, DIN, §6.3, eq. 10 of the arXiv version);
 * :func:`ndcg_at_k` and :func:`recall_at_k`: the top of each shopper's list;
 * :func:`reliability_table` and :func:`expected_calibration_error`: whether a predicted
   probability of 0.2 comes true 20 % of the time (it must, to rank by pCTR × pCVR × price);
@@ -14,9 +14,10 @@ A recommender ranks each shopper's candidates, so it is judged per shopper:
 
 Every function takes plain 1-d arrays (NumPy, pandas or lists) with one entry per impression,
 validates them at the boundary (a bad input raises ``ValueError`` naming the argument and what
-was expected), and is vectorised: on 50 000 impressions of 3 000 shoppers each metric takes a
-few milliseconds and a 1 000-resample bootstrap about a second. NumPy, pandas and scikit-learn
-only; importing this module imports neither PyTorch nor TensorFlow.
+was expected), and is vectorised (no Python loop over impressions or users): on 50 000
+impressions of 3 000 shoppers each metric takes at most a few tens of milliseconds and a
+1 000-resample bootstrap about 0.1 s (GAUC) or 1 s (AUC). NumPy and pandas only; importing this
+module imports neither PyTorch nor TensorFlow.
 """
 from __future__ import annotations
 
@@ -61,15 +62,19 @@ def _numbers(argument: str, values, n: int | None) -> np.ndarray:
     array = _array(argument, values, n)
     if array.dtype.kind == "b":
         array = array.astype(np.float64)
-    if array.dtype.kind not in "iuf":
+    texts = array.dtype.kind == "O" and any(isinstance(value, (str, bytes)) for value in array)
+    if array.dtype.kind not in "iufO" or texts:  # strings (even "0.5"), complex, dates: not numbers
+        raise ValueError(f"{argument} must hold real numbers, got dtype {array.dtype}"
+                         + (" holding strings" if texts else ""))
+    if array.dtype.kind == "O":  # e.g. a pandas column of Python numbers
         try:
             array = array.astype(np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"{argument} must hold numbers, got dtype {array.dtype}") from None
+            raise ValueError(f"{argument} must hold real numbers, found a value that is not one") from None
     array = array.astype(np.float64, copy=False)
     bad = ~np.isfinite(array)
     if bad.any():
-        raise ValueError(f"{argument} must hold finite numbers, found {array[bad][0]!r} on "
+        raise ValueError(f"{argument} must hold finite numbers, found {float(array[bad][0])!r} on "
                          f"{_rows(int(bad.sum()))}")
     return array
 
@@ -79,7 +84,7 @@ def _binary(argument: str, values, n: int | None) -> np.ndarray:
     array = _numbers(argument, values, n)
     bad = (array != 0.0) & (array != 1.0)
     if bad.any():
-        raise ValueError(f"{argument} must hold 0/1 labels, found {array[bad][0]!r} on {_rows(int(bad.sum()))}")
+        raise ValueError(f"{argument} must hold 0/1 labels, found {float(array[bad][0])!r} on {_rows(int(bad.sum()))}")
     return array
 
 
@@ -87,7 +92,7 @@ def _probabilities(argument: str, values, n: int | None) -> np.ndarray:
     array = _numbers(argument, values, n)
     bad = (array < 0.0) | (array > 1.0)
     if bad.any():
-        raise ValueError(f"{argument} must hold probabilities in [0, 1], found {array[bad][0]!r} on "
+        raise ValueError(f"{argument} must hold probabilities in [0, 1], found {float(array[bad][0])!r} on "
                          f"{_rows(int(bad.sum()))}")
     return array
 
@@ -197,12 +202,14 @@ def gauc(user_ids, y_true, y_score, *, weight: str = "impressions") -> float:
 
     GAUC = Σ_u w_u · AUC_u / Σ_u w_u, with w_u = the user's impressions (``weight="impressions"``,
     the definition of Zhou et al. 2018, *Deep Interest Network for Click-Through Rate Prediction*,
-    KDD, §6.3 eq. 10, after He & McAuley 2016 and Zhu et al. 2017) or the user's positives, e.g.
-    clicks (``weight="positives"``, a common variant). Users with one class only have no AUC and
-    are left out of both sums (:func:`per_user_auc` shows how many there are).
+    KDD, §6.3, eq. 10 of the arXiv version, after He & McAuley 2016 and Zhu et al. 2017) or the
+    user's positives, e.g. clicks (``weight="positives"``, a common variant). Users with one
+    class only have no AUC and are left out of both sums (:func:`per_user_auc` lists them with
+    AUC NaN, so ``table["auc"].isna().sum()`` counts them).
 
-    Unlike the global AUC, GAUC never compares one user's impressions with another's, so a user
-    offset (a shopper who clicks everything scored high) cannot move it.
+    Unlike the global AUC, GAUC never compares one user's impressions with another's, so a
+    per-user offset added to every score of a user (a shopper the model scores high across the
+    board) cannot move it.
 
     Args:
         user_ids, y_true, y_score: as :func:`per_user_auc`, shape (n,).
@@ -275,7 +282,7 @@ def ndcg_at_k(user_ids, y_true, y_score, k: int, *, ties: str = "average") -> fl
     gain = _numbers("y_true", y_true, len(codes))
     if (gain < 0).any():
         raise ValueError(f"y_true must hold relevance ≥ 0 (0/1 labels or graded gains), found "
-                         f"{gain[gain < 0][0]!r} on {_rows(int((gain < 0).sum()))}")
+                         f"{float(gain[gain < 0][0])!r} on {_rows(int((gain < 0).sum()))}")
     s = _numbers("y_score", y_score, len(codes))
     n_users = len(uniques)
 
@@ -559,9 +566,10 @@ def paired_bootstrap(user_ids, y_true, score_a, score_b, *, metric: str = "gauc"
     Each resample draws the users with replacement (as many draws as there are users) and takes
     all the impressions of every drawn user (a user drawn twice counts twice): a user's
     impressions are correlated, so the user, not the impression, is the unit that is resampled
-    (the cluster bootstrap; Efron & Tibshirani 1993, ch. 6 and 13; Field & Welsh 2007). Both
-    models are scored on the same resample (paired), and the interval is the percentile interval
-    of the resampled differences B − A.
+    (the cluster bootstrap for hierarchical data: Davison & Hinkley 1997, *Bootstrap Methods and
+    their Application*, §3.8; Field & Welsh 2007, JRSS B). Both models are scored on the same
+    resample (paired), and the interval is the percentile interval of the resampled differences
+    B − A (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
 
     ``metric="gauc"``: :func:`gauc` with ``weight``; a drawn user with one class adds nothing.
     ``metric="auc"``: the global AUC of all drawn impressions (a weighted Mann–Whitney statistic,
