@@ -27,7 +27,11 @@ Every error a client can cause is a **422** whose ``detail`` is a list of FastAP
 JSON, a negative id, an hour outside 0–23, an unknown device, an empty or too long ``item_ids`` list
 (FastAPI's own validation), and the errors only the shop can tell — an unknown user or item id,
 duplicate items, a ``promotion`` list of the wrong length (``type: "value_error"``). An unknown id
-is a 422, not a 404: the URL exists, the body names something the shop does not have.
+is a 422, not a 404: the URL exists, the body names something the shop does not have. The bad
+input is never echoed back (FastAPI's default handler does, and fails with a 500 on ``NaN`` or
+``1e400``, which Python's JSON parser accepts). Only a body that cannot be read at all (not UTF-8,
+arrays nested deeper than the parser allows) gets FastAPI's **400** "There was an error parsing the
+body"; a wrong method is a 405, an unknown path a 404.
 
 Known limits
 ------------
@@ -270,10 +274,16 @@ def create_app(scorer: Scorer, shop: data.Shop, encoder: data.FeatureEncoder, *,
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes each bad input, which fails (a 500) on NaN or 1e400 — JSON that
-        # Python's parser accepts — and would send back a whole oversized list: send where and what only.
-        detail = [{"type": str(e.get("type", "")), "loc": [part if isinstance(part, int) else str(part)
-                                                           for part in e.get("loc", ())],
-                   "msg": str(e.get("msg", ""))} for e in error.errors()]
+        # Python's parser accepts — and would send back a whole oversized list: send where and what only
+        # (a malformed body keeps its parser's reason: "JSON decode error: Expecting value").
+        detail = []
+        for entry in error.errors():
+            message = str(entry.get("msg", ""))
+            reason = (entry.get("ctx") or {}).get("error")
+            if entry.get("type") == "json_invalid" and isinstance(reason, str):
+                message = f"{message}: {reason}"
+            detail.append({"type": str(entry.get("type", "")), "msg": message,
+                           "loc": [part if isinstance(part, int) else str(part) for part in entry.get("loc", ())]})
         return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.get("/health", response_model=Health)

@@ -297,7 +297,7 @@ BAD_JSON = [  # (test id, body as JSON or raw bytes, status, the loc that must b
     ("a string, not an object", "hello", 422, ["body"], "valid dictionary"),
 ]
 BAD_RAW = [
-    ("malformed JSON", b'{"user_id": 17,', 422, ["body"], "JSON decode error"),
+    ("malformed JSON", b'{"user_id": 17,', 422, ["body"], "JSON decode error: Expecting property name"),
     ("no body", b"", 422, ["body"], "Field required"),
     ("NaN", b'{"user_id": 17, "item_ids": [3], "device": "app", "hour": NaN}', 422, ["body", "hour"], "valid integer"),
     ("1e400", b'{"user_id": 1e400, "item_ids": [3], "device": "app", "hour": 1}', 422, ["body", "user_id"],
@@ -361,6 +361,9 @@ def test_create_app_checks_its_arguments(scorer, shop_parts):
         serve.create_app(scorer, shop, data.FeatureEncoder(shop))
     with pytest.raises(ValueError, match="shop must be a data.Shop"):
         serve.create_app(scorer, shop.items, encoder)
+    combined = dataclasses.replace(shop, items=shop.items.assign(domain="source"))
+    with pytest.raises(ValueError, match="combine_domains shop: the service serves one market"):
+        serve.create_app(scorer, combined, encoder)
 
 
 def test_cli_refuses_bad_arguments_before_loading_anything(tmp_path, capsys):
