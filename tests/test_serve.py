@@ -385,3 +385,19 @@ def test_serve_imports_no_framework():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"torch": False, "tensorflow": False, "keras": False}
+
+
+def test_train_default_model_writes_a_servable_pt2(shop_parts, tmp_path, capsys):
+    shop, split, encoder = shop_parts
+    small = data.Split(train=split.train.iloc[:20_000], valid=split.valid.iloc[:5_000], test=split.test.iloc[:10])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        path = serve.train_default_model(shop, small, encoder, tmp_path / "new" / "folder" / "model.pt2")
+    finally:
+        torch.set_num_threads(threads)
+    assert path.is_file() and "training lesson 03's shared-bottom model on 20000 rows" in capsys.readouterr().out
+    trained = deploy.load_scorer(path)
+    assert trained.tasks == serve.DEFAULT_TASKS
+    with TestClient(serve.create_app(trained, shop, encoder)) as default_client:
+        assert default_client.post("/rank", json=GOOD).status_code == 200
