@@ -52,8 +52,8 @@ SHA-256 checksum), atomically, and never over an existing file unless ``overwrit
 Modules, one idea each (every name is exported here, so ``keras_mtl.<name>`` works as before):
 :mod:`.layers` (``FeatureInput``, ``mlp_block``, seeded initialisers), :mod:`.models` (the
 models, ``last_shared_layer``, ``parameter_count``, neutral layer names), :mod:`.training`
-(tensors, ``task_losses``, ``predict``, ``train``) and :mod:`.weights_io` (export / import,
-save / load). This ``__init__`` sets the environment defaults before any of them imports Keras.
+(tensors, ``task_losses``, ``predict``, ``train``), :mod:`.weights_io` (export / import,
+save / load) and :mod:`.export` (the serving signature as a TensorFlow SavedModel). This ``__init__`` sets the environment defaults before any of them imports Keras.
 """
 from __future__ import annotations
 
@@ -97,6 +97,7 @@ from .models import (  # noqa: E402
 )
 from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix  # noqa: E402
 from .esmm import ESMMModel, funnel_logits, predict_conditional  # noqa: E402
+from .export import export_saved_model  # noqa: E402
 from .training import (  # noqa: E402
     ADAM_EPSILON,
     _optimizers,
@@ -151,4 +152,5 @@ __all__ = [
     "import_weights",
     "save_weights",
     "load_weights",
+    "export_saved_model",
 ]

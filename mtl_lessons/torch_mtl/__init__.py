@@ -53,7 +53,8 @@ Modules, one idea each (every name is exported here, so ``torch_mtl.<name>`` wor
 :mod:`.layers` (``FeatureInput``, ``mlp_block``, seeded initialisation), :mod:`.models` (the
 models, ``last_shared_layer``, ``parameter_count``, neutral layer names), :mod:`.training`
 (tensors, ``task_losses``, ``predict``, ``train``), :mod:`.experts` (``MMoEModel``, ``PLEModel``,
-their gates) and :mod:`.weights_io` (export / import, save / load).
+their gates), :mod:`.weights_io` (export / import, save / load) and :mod:`.export` (the serving
+signature as a ``torch.export`` program or an ONNX file, for :func:`mtl_lessons.deploy.load_scorer`).
 """
 from __future__ import annotations
 
@@ -72,6 +73,7 @@ from .models import (
 )
 from .experts import SHARED, ExtractionLevel, MMoEModel, PLEModel, gate_weights, mix
 from .esmm import ESMMModel, funnel_logits, predict_conditional
+from .export import ServingModule, export_onnx, export_program
 from .training import (
     ADAM_EPSILON,
     _optimizer,
@@ -122,4 +124,7 @@ __all__ = [
     "import_weights",
     "save_weights",
     "load_weights",
+    "ServingModule",
+    "export_program",
+    "export_onnx",
 ]

@@ -110,7 +110,8 @@ class MMoEModel(MultiTaskNet):
         mixtures = {}
         for name, gate in self.gates.items():
             mixtures[name], weights = mix(gate(shared), expert_outputs)
-            self.gate_weights[name] = weights.detach()
+            if not torch.compiler.is_exporting():  # an exported program keeps no Python state
+                self.gate_weights[name] = weights.detach()
         if self.architecture["one_gate"]:
             return {task: mixtures["all"] for task in self.tasks}
         return mixtures
@@ -162,7 +163,8 @@ class ExtractionLevel(nn.Module):
             chosen = (*self.tasks, SHARED) if owner == SHARED else (owner, SHARED)
             candidates = torch.cat([outputs[o] for o in chosen], dim=1)
             fused[owner], weights = mix(gate(inputs[owner]), candidates)
-            self.gate_weights[owner] = weights.detach()
+            if not torch.compiler.is_exporting():  # an exported program keeps no Python state
+                self.gate_weights[owner] = weights.detach()
         return fused
 
 
@@ -209,7 +211,8 @@ class PLEModel(MultiTaskNet):
         fused = {owner: shared for owner in (*self.tasks, SHARED)}
         for j, level in enumerate(self.levels):
             fused = level(fused)
-            self.gate_weights.update({f"{j}.{owner}": w for owner, w in level.gate_weights.items()})
+            if not torch.compiler.is_exporting():
+                self.gate_weights.update({f"{j}.{owner}": w for owner, w in level.gate_weights.items()})
         return {task: fused[task] for task in self.tasks}
 
     def _shared_layers(self) -> Iterator[tuple[str, nn.Linear]]:
