@@ -340,7 +340,7 @@ def train_default_model(shop: data.Shop, split: data.Split, encoder: data.Featur
     model = torch_mtl.SharedBottomModel(encoder.cardinalities, n_numeric, tasks, bottom=(128, 64), seed=0,
                                         embedding_dims={"user_id": 1})
     history = torch_mtl.train(model, train_inputs, valid_inputs, tasks, monitor=("purchase", "auc"), seed=0,
-                              epochs=6, batch_size=4096, learning_rate=5e-3, patience=2,
+                              epochs=30, batch_size=4096, learning_rate=5e-3, patience=2,
                               embedding_weight_decay={"user_id": 30.0, "item_id": 3.0})
     say(f"trained {len(history)} epochs; exporting to {path} (torch.export)", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
