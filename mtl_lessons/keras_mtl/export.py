@@ -7,7 +7,7 @@ inputs — every categorical feature as int64 ids (n,), ``"numeric"`` float32 (n
 per-task outputs: P(label = 1) (n,) for a binary task, class probabilities (n, C) for a multi-class
 task, the value (n,) for a regression task. The batch dimension is dynamic. A second endpoint,
 ``metadata``, returns the signature as JSON, so :func:`mtl_lessons.deploy.load_scorer` runs the
-folder with TensorFlow alone (``tf.saved_model.load``), without Keras or the training code.
+folder with ``tf.saved_model.load``, without the model's Python class or this package's training code.
 
 A SavedModel is a folder: it is written to a temporary folder beside ``path`` and renamed into
 place (atomic on one file system); an existing folder is replaced only with ``overwrite=True``.
