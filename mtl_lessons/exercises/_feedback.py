@@ -116,3 +116,16 @@ def feedback(exercise: str, answer, expected, *, rel_tol: float = 1e-3, hint: st
         print(f"{exercise}: correct ✓")
     else:
         print(f"{exercise}: not yet — {answer!r} is not the expected value. {hint}".rstrip())
+
+
+def _as_one(answer):
+    """A one-element list or tuple as its element, a string ``"a/b"`` as a / b, then as :func:`_as_number`
+    reads it (a string that spells a number, a one-element array or tensor as that number)."""
+    answer = _plain(answer)
+    if isinstance(answer, (list, tuple)) and len(answer) == 1:
+        answer = _plain(answer[0])
+    if isinstance(answer, str) and answer.count("/") == 1:
+        numerator, denominator = (_as_number(part) for part in answer.split("/"))
+        if isinstance(numerator, float) and isinstance(denominator, float) and denominator != 0.0:
+            return numerator / denominator
+    return _as_number(answer)

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import funnel
-from ._feedback import _finite_float, _as_number, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _as_one, _finite_float, _as_number, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson08_esmm_loss", "lesson08_cvr_auc"]
 
@@ -75,19 +75,6 @@ _LOSS_SLIPS = (
     ({"click": 0}, "The shopper clicked: the label of the click term is 1."),
     ({"mean": True}, "Eq. 3 adds the two terms; do not average them."),
 )
-
-
-def _as_one(answer):
-    """A one-element list or tuple as its element, a string ``"a/b"`` as a / b, then as :func:`_as_number`
-    reads it (a string that spells a number, a one-element array or tensor as that number)."""
-    answer = _plain(answer)
-    if isinstance(answer, (list, tuple)) and len(answer) == 1:
-        answer = _plain(answer[0])
-    if isinstance(answer, str) and answer.count("/") == 1:
-        numerator, denominator = (_as_number(part) for part in answer.split("/"))
-        if isinstance(numerator, float) and isinstance(denominator, float) and denominator != 0.0:
-            return numerator / denominator
-    return _as_number(answer)
 
 
 def _near(number: float, target: float) -> bool:

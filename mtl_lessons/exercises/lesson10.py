@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import ranking
-from ._feedback import _as_number, _finite_float, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _as_number, _as_one, _finite_float, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["LESSON10_GAUC", "LESSON10_ECE", "lesson10_gauc", "lesson10_ece"]
 
@@ -36,19 +36,6 @@ LESSON10_ECE = {
 
 
 # -- reading an answer ------------------------------------------------------------------------------
-
-def _as_one(answer):
-    """A one-element list or tuple as its element, a string ``"a/b"`` as a / b, then as :func:`_as_number`
-    reads it (a string that spells a number, a one-element array or tensor as that number)."""
-    answer = _plain(answer)
-    if isinstance(answer, (list, tuple)) and len(answer) == 1:
-        answer = _plain(answer[0])
-    if isinstance(answer, str) and answer.count("/") == 1:
-        numerator, denominator = (_as_number(part) for part in answer.split("/"))
-        if isinstance(numerator, float) and isinstance(denominator, float) and denominator != 0.0:
-            return numerator / denominator
-    return _as_number(answer)
-
 
 def _read(answer) -> tuple[object, bool]:
     """The answer as :func:`_as_one` reads it, and whether it was written as a percentage (``"76%"``)."""
