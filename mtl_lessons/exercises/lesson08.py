@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import funnel
-from ._feedback import _as_one, _finite_float, _as_number, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _as_one, _finite_float, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["lesson08_esmm_loss", "lesson08_cvr_auc"]
 

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from .. import ranking
-from ._feedback import _as_number, _as_one, _finite_float, _never_raise, _plain, _remind_if_not_started, feedback
+from ._feedback import _as_one, _finite_float, _never_raise, _plain, _remind_if_not_started, feedback
 
 __all__ = ["LESSON10_GAUC", "LESSON10_ECE", "lesson10_gauc", "lesson10_ece"]
 
