@@ -2,7 +2,7 @@
 
 The notebook trains its two models (the single-task purchase baseline and the shared-bottom model) on seed 0.
 This test executes the notebook's own cells — the data, the models, the tables and the claim checks of
-sections 1–5 — on seeds 1 and 2: every claim must hold on each.
+sections 2–5 — on seeds 1 and 2: every claim must hold on each.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "10_evaluation_an
 CELLS = ("l10-data",             # the shop, the split, the encoded rows, the true probabilities
          "l10-def",              # SETTINGS, FIT, MODELS, train_models
          "l10-ranking-def",      # shopper_table, check_shopper_claims
+         "l10-disagree-def",     # disagreement_table, check_disagreement_claims
          "l10-calibration-def",  # revenue_at, calibration_table, check_calibration_claims
          "l10-threshold-def",    # threshold_table, check_threshold_claims
          "l10-segments-def",     # segment_table, check_segment_claims
@@ -38,7 +39,8 @@ def lesson() -> dict:
 
 def test_the_notebook_runs_seed_0_and_says_where_the_other_seeds_are_checked():
     text = NOTEBOOK.read_text(encoding="utf-8")
-    for call in ("train_models(seed=0)", "check_shopper_claims(shopper_scores)", "check_calibration_claims(calibration)",
+    for call in ("train_models(seed=0)", "check_shopper_claims(shopper_scores)", "check_disagreement_claims(disagreement)",
+                 "check_calibration_claims(calibration)",
                  "check_threshold_claims(thresholds)", "check_segment_claims(segments)",
                  "check_bootstrap_claims(bootstrap)"):
         assert call in text, call
@@ -49,14 +51,16 @@ def test_the_notebook_runs_seed_0_and_says_where_the_other_seeds_are_checked():
 def test_claims_hold_on_seed(lesson, seed):
     runs = lesson["train_models"](seed)
     shopper = lesson["shopper_table"](runs)
+    disagreement = lesson["disagreement_table"](runs)
     calibration = lesson["calibration_table"](runs)
     thresholds = lesson["threshold_table"](runs)
     segments = lesson["segment_table"](runs, thresholds.loc["chosen on validation", "threshold"])
     bootstrap = lesson["bootstrap_table"](runs)
-    for name, table in (("shopper", shopper), ("calibration", calibration), ("thresholds", thresholds),
+    for name, table in (("shopper", shopper), ("disagreement", disagreement), ("calibration", calibration), ("thresholds", thresholds),
                         ("segments", segments), ("bootstrap", bootstrap)):
         print(f"seed {seed}, {name}:\n{table.round(4).to_string()}")
     lesson["check_shopper_claims"](shopper)
+    lesson["check_disagreement_claims"](disagreement)
     lesson["check_calibration_claims"](calibration)
     lesson["check_threshold_claims"](thresholds)
     lesson["check_segment_claims"](segments)
