@@ -24,6 +24,7 @@ import keras
 import tensorflow as tf
 
 from ..mtl_core import NUMERIC_KEY
+from ..mtl_core import serving_metadata as _serving_metadata
 from .models import MultiTaskNet
 
 __all__ = ["input_names", "serving_metadata", "serving_outputs", "export_saved_model"]
@@ -42,17 +43,7 @@ def input_names(model: MultiTaskNet) -> tuple[str, ...]:
 
 def serving_metadata(model: MultiTaskNet) -> dict:
     """As :func:`mtl_lessons.torch_mtl.export.serving_metadata`, with ``"framework": "keras"``."""
-    model = _check_model(model)
-    return {
-        "format": 1,
-        "framework": "keras",
-        "inputs": list(input_names(model)),
-        "n_numeric": int(model.n_numeric),
-        "cardinalities": {name: int(n) for name, n in model.cardinalities.items()},
-        "tasks": list(model.tasks),
-        "kinds": {task: model.kinds[task] for task in model.tasks},
-        "n_classes": {task: int(c) for task, c in model.n_classes.items()},
-    }
+    return _serving_metadata(_check_model(model), "keras")
 
 
 def serving_outputs(model: MultiTaskNet, features) -> dict:

@@ -14,7 +14,7 @@ Importing this package imports neither PyTorch nor TensorFlow.
 
 Modules, one idea each (every name is exported here, so ``mtl_core.<name>`` works as before):
 
-* :mod:`.layout`: tasks, heads, embedding sizes, model-constructor checks;
+* :mod:`.layout`: tasks, heads, embedding sizes, model-constructor checks, an export's signature metadata;
 * :mod:`.inputs`: checks of ``ModelInputs`` and label / mask matrices;
 * :mod:`.training_args`: checks of ``train``'s arguments (weights, monitor, rates, decay);
 * :mod:`.objective`: the loss combination and the soft-sharing penalties;
@@ -38,6 +38,7 @@ from .layout import (
     output_size,
     resolve_n_classes,
     resolve_tasks,
+    serving_metadata,
     task_tuple,
 )
 from .objective import SOFT_SHARING_PENALTIES, check_combine_tasks, check_soft_sharing, combine_losses
@@ -71,6 +72,7 @@ __all__ = [
     "embedding_dims",
     "task_tuple",
     "resolve_tasks",
+    "serving_metadata",
     "model_tasks",
     "resolve_n_classes",
     "output_size",

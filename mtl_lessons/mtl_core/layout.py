@@ -205,3 +205,26 @@ def check_funnel(funnel: str | Sequence[str]) -> tuple[str, ...]:
             raise ValueError(f"funnel: every stage must be a binary task labelled on every impression (like click, "
                              f"add_to_cart, purchase), got {stage!r} ({task.kind}, labelled on rows: {task.rows})")
     return stages
+
+
+def serving_metadata(model, framework: str) -> dict:
+    """What a loader needs to run an exported model (``torch_mtl.export`` / ``keras_mtl.export``).
+
+    ``model`` is a ``MultiTaskNet`` of either framework (both carry ``features.feature_names``,
+    ``n_numeric``, ``cardinalities``, ``tasks``, ``kinds`` and ``n_classes``).
+
+    Returns:
+        ``{"format": 1, "framework": framework, "inputs": [categorical features..., "numeric"],
+        "n_numeric": k, "cardinalities": {feature: ids}, "tasks": [...], "kinds": {task: kind},
+        "n_classes": {task: C}}`` (JSON-ready).
+    """
+    return {
+        "format": 1,
+        "framework": framework,
+        "inputs": [*model.features.feature_names, NUMERIC_KEY],
+        "n_numeric": int(model.n_numeric),
+        "cardinalities": {name: int(n) for name, n in model.cardinalities.items()},
+        "tasks": list(model.tasks),
+        "kinds": {task: model.kinds[task] for task in model.tasks},
+        "n_classes": {task: int(c) for task, c in model.n_classes.items()},
+    }

@@ -36,6 +36,7 @@ from torch import nn
 from ..atomic import atomic_write
 from ..data.encode import ModelInputs
 from ..mtl_core import NUMERIC_KEY
+from ..mtl_core import serving_metadata as _serving_metadata
 from .models import MultiTaskNet, _check_model
 
 __all__ = ["ServingModule", "input_names", "serving_metadata", "export_program", "export_onnx",
@@ -55,24 +56,9 @@ def input_names(model: MultiTaskNet) -> tuple[str, ...]:
 
 
 def serving_metadata(model: MultiTaskNet) -> dict:
-    """What a loader needs to run an exported model: its inputs and, per task, the output's kind.
-
-    Returns:
-        ``{"format": 1, "framework": "torch", "inputs": [...], "n_numeric": k,
-        "cardinalities": {feature: ids}, "tasks": [...], "kinds": {task: kind},
-        "n_classes": {task: C}}`` (JSON-ready).
-    """
-    model = _check_model(model)
-    return {
-        "format": 1,
-        "framework": "torch",
-        "inputs": list(input_names(model)),
-        "n_numeric": int(model.n_numeric),
-        "cardinalities": {name: int(n) for name, n in model.cardinalities.items()},
-        "tasks": list(model.tasks),
-        "kinds": {task: model.kinds[task] for task in model.tasks},
-        "n_classes": {task: int(c) for task, c in model.n_classes.items()},
-    }
+    """What a loader needs to run an exported model: :func:`mtl_lessons.mtl_core.serving_metadata`
+    with ``"framework": "torch"`` (inputs, n_numeric, cardinalities, tasks, kinds, n_classes)."""
+    return _serving_metadata(_check_model(model), "torch")
 
 
 class ServingModule(nn.Module):
