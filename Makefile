@@ -32,7 +32,7 @@ STAMP         := $(VENV)/.installed-$(DEP_HASH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test unit lab refresh data bench serve clean
+.PHONY: help setup course test unit lab refresh data bench serve site clean
 
 help: ## list the targets
 	@echo "Multi-Task Learning for AI Shopping Guides: make targets"
@@ -83,6 +83,9 @@ bench: setup ## print samples per second of train for each architecture in both 
 # without MODEL, build/serving/shared_bottom.pt2 (lesson 03's shared-bottom model, trained and exported once if missing).
 serve: setup ## start lesson 10's ranking service (FastAPI, uvicorn) on http://127.0.0.1:8000
 	$(VENV_PY) -m mtl_lessons.serve$(if $(MODEL), --model $(MODEL))
+
+site: setup ## build the course website (lessons, solutions, data card, glossary) into build/site, offline
+	$(VENV_PY) -m mtl_lessons.site --out $(BUILD_DIR)/site
 
 clean: ## remove build/
 	rm -rf $(BUILD_DIR)

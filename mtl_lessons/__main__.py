@@ -37,6 +37,7 @@ TARGETS = {
     "data": "regenerate datasets/ from the simulator",
     "bench": "print samples per second of train for each architecture in both frameworks",
     "serve": "start lesson 10's ranking service (FastAPI, uvicorn) on http://127.0.0.1:8000",
+    "site": "build the course website (lessons, solutions, data card, glossary) into build/site, offline",
     "clean": "remove build/",
 }
 
@@ -101,6 +102,8 @@ def target_commands(target: str, timeout: int) -> list[list[str]]:
         return [[python, "-m", "mtl_lessons.bench"]]
     if target == "serve":
         return [[python, "-m", "mtl_lessons.serve"]]
+    if target == "site":
+        return [[python, "-m", "mtl_lessons.site", "--out", f"{BUILD_DIR}/site"]]
     return []  # setup, clean
 
 

@@ -21,7 +21,7 @@ def dry_run(*argv: str) -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
-@pytest.mark.parametrize("target", ["course", "test", "unit", "lab", "refresh", "data", "bench", "serve"])
+@pytest.mark.parametrize("target", ["course", "test", "unit", "lab", "refresh", "data", "bench", "serve", "site"])
 def test_each_target_runs_the_makefiles_command(target):
     if not (ROOT / entry.stamp()).exists():
         pytest.skip(".venv is not set up for the current dependency files (make would first run its set-up)")
