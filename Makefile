@@ -13,6 +13,10 @@ NOTEBOOK_DIR  := notebooks
 SOLUTION_DIR  := solutions
 BUILD_DIR     := build
 SANITIZE      := tests/nbval_sanitize.cfg
+# `make setup TORCH=cpu` (Linux): install PyTorch's CPU-only build from PyTorch's own wheel index
+# (download.pytorch.org) instead of PyPI's default Linux build, which is the CUDA one (several GB).
+TORCH         ?=
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 # `make course TIMEOUT=1200`: seconds a single cell may run before the runner stops it (slow laptops).
 TIMEOUT       ?= 600
 # Every notebook, lessons first; a folder with none adds nothing (no literal '*.ipynb').
@@ -26,8 +30,13 @@ NOTEBOOKS      = $(sort $(wildcard $(NOTEBOOK_DIR)/*.ipynb)) $(sort $(wildcard $
 ifeq ($(shell command -v $(PYTHON) 2>/dev/null),)
 $(error PYTHON=$(PYTHON) was not found on PATH; install Python 3.11 or run e.g. `make <target> PYTHON=python3.11`)
 endif
+ifneq ($(filter-out cpu,$(TORCH)),)
+$(error TORCH=$(TORCH) is not understood; say TORCH=cpu (PyTorch's CPU-only build, Linux) or leave TORCH out)
+endif
+TORCH_PIN     := $(shell grep -E '^torch==' $(LOCK))
+TORCH_CPU     := $(if $(filter cpu,$(TORCH)),$(if $(filter Linux,$(shell uname -s)),linux,other))
 DEP_HASH      := $(shell $(PYTHON) -c "import hashlib,sys; h=hashlib.sha256(); [h.update(open(f,'rb').read()) for f in sys.argv[1:]]; print(h.hexdigest()[:16])" $(DEP_FILES))
-STAMP         := $(VENV)/.installed-$(DEP_HASH)
+STAMP         := $(VENV)/.installed-$(DEP_HASH)$(if $(TORCH_CPU),-cpu)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -53,9 +62,14 @@ $(STAMP):
 	fi
 	@echo "installing $(LOCK) and mtl_lessons (editable) into $(VENV)"
 	@rm -f $(VENV)/.installed-*
+ifeq ($(TORCH_CPU),linux)
+	$(VENV_PY) -m pip install -q $(TORCH_PIN)+cpu --index-url $(TORCH_CPU_INDEX)
+else ifeq ($(TORCH_CPU),other)
+	@echo "TORCH=cpu changes nothing here: outside Linux, PyPI's torch is already the CPU-only build"
+endif
 	$(VENV_PY) -m pip install -q -r $(LOCK)
 	$(VENV_PY) -m pip install -qq --no-deps -e .
-	@touch $@
+	@touch $@ $(if $(TORCH_CPU),$(VENV)/.installed-$(DEP_HASH))
 
 course: setup ## execute every notebook headless into build/ (sources untouched)
 	$(VENV_PY) -m mtl_lessons.run_notebooks --timeout $(TIMEOUT) --out $(BUILD_DIR) $(NOTEBOOKS)

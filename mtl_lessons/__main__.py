@@ -27,6 +27,7 @@ DEP_FILES = ("pyproject.toml", LOCK)
 SANITIZE = "tests/nbval_sanitize.cfg"
 BUILD_DIR = "build"
 DEFAULT_TIMEOUT = 600
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TARGETS = {
     "setup": "create .venv (if missing) and install the locked dependencies (if changed)",
     "course": "execute every notebook headless into build/ (sources untouched)",
@@ -57,8 +58,24 @@ def dependency_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def stamp() -> Path:
-    return VENV / f".installed-{dependency_hash()}"
+def torch_cpu(torch: str | None) -> str | None:
+    """``"linux"`` or ``"other"`` for ``--torch cpu`` (the Makefile's ``TORCH_CPU``), else None."""
+    if torch is None:
+        return None
+    return "linux" if sys.platform.startswith("linux") else "other"
+
+
+def stamp(torch: str | None = None) -> Path:
+    """The set-up stamp; ``--torch cpu`` has its own (``-cpu``), so asking for it installs it once."""
+    return VENV / f".installed-{dependency_hash()}{'-cpu' if torch_cpu(torch) else ''}"
+
+
+def torch_pin() -> str:
+    """The lock file's torch line, e.g. ``torch==2.13.0``."""
+    for line in (ROOT / LOCK).read_text().splitlines():
+        if line.startswith("torch=="):
+            return line.strip()
+    raise SystemExit(f"error: {LOCK} has no torch== line")
 
 
 def notebooks() -> list[str]:
@@ -69,14 +86,20 @@ def notebooks() -> list[str]:
     return found
 
 
-def setup_commands() -> list[list[str]]:
-    """The commands that bring ``.venv`` up to date (none when its stamp is current)."""
-    if (ROOT / stamp()).exists():
+def setup_commands(torch: str | None = None) -> list[list[str]]:
+    """The commands that bring ``.venv`` up to date (none when its stamp is current).
+
+    ``torch="cpu"`` on Linux first installs PyTorch's CPU-only build from PyTorch's own wheel index
+    (``make setup TORCH=cpu``); the lock's ``torch==…`` then finds it installed and keeps it.
+    """
+    if (ROOT / stamp(torch)).exists():
         return []
     python = str(venv_bin("python"))
     commands = []
     if not (ROOT / venv_bin("python")).exists():
         commands += [[sys.executable, "-m", "venv", str(VENV)], [python, "-m", "pip", "install", "-q", f"pip=={PIP_VERSION}"]]
+    if torch_cpu(torch) == "linux":
+        commands.append([python, "-m", "pip", "install", "-q", f"{torch_pin()}+cpu", "--index-url", TORCH_CPU_INDEX])
     return commands + [[python, "-m", "pip", "install", "-q", "-r", LOCK],
                        [python, "-m", "pip", "install", "-qq", "--no-deps", "-e", "."]]
 
@@ -129,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", choices=list(TARGETS), metavar="target", help="one of: " + ", ".join(TARGETS))
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
                         help="course/refresh: seconds a cell may run (default %(default)s)")
+    parser.add_argument("--torch", choices=["cpu"], default=None,
+                        help="cpu: install PyTorch's CPU-only build from PyTorch's wheel index (Linux; "
+                             "the Makefile's TORCH=cpu)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
     args = parser.parse_args(argv)
     if args.timeout < 1:
@@ -140,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(BUILD_DIR, ignore_errors=True)
         return 0
-    setup = setup_commands()
+    setup = setup_commands(args.torch)
     commands = setup + target_commands(args.target, args.timeout)
     if args.dry_run:
         for command in commands:
@@ -150,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    if setup and torch_cpu(args.torch) == "other":
+        print("--torch cpu changes nothing here: outside Linux, PyPI's torch is already the CPU-only build")
     for command in commands:
         print(shlex.join(command), flush=True)
         status = subprocess.run(command, check=False).returncode
@@ -158,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if setup:
         for old in VENV.glob(".installed-*"):
             old.unlink()
+        stamp(args.torch).touch()
         stamp().touch()
     return 0
 

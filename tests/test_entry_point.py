@@ -83,3 +83,36 @@ def test_clean_removes_build_only(tmp_path, monkeypatch):
     monkeypatch.chdir(clone)
     assert entry.main(["clean"]) == 0
     assert not (clone / "build").exists() and (clone / "notebooks").is_dir()
+
+
+def test_torch_cpu_installs_pytorchs_cpu_build_before_the_lock(tmp_path, monkeypatch):
+    clone = fake_clone(tmp_path, monkeypatch)
+    monkeypatch.setattr(entry.sys, "platform", "linux")
+    python = str(entry.venv_bin("python"))
+    cpu = [python, "-m", "pip", "install", "-q", "torch==2.13.0+cpu", "--index-url", "https://download.pytorch.org/whl/cpu"]
+    commands = entry.setup_commands("cpu")
+    assert commands[2] == cpu and commands[3][-2:] == ["-r", "requirements-lock.txt"]
+    assert cpu not in entry.setup_commands()
+    # set up without --torch: --torch cpu still installs the CPU build once (its own stamp) ...
+    (clone / entry.stamp()).parent.mkdir(parents=True)
+    (clone / entry.stamp()).touch()
+    assert entry.setup_commands() == [] and cpu in entry.setup_commands("cpu")
+    # ... and after it, neither asks for anything (main touches both stamps)
+    (clone / entry.stamp("cpu")).touch()
+    assert entry.setup_commands("cpu") == [] and entry.stamp("cpu").name.endswith("-cpu")
+    monkeypatch.setattr(entry.sys, "platform", "darwin")  # PyPI's torch is CPU-only there
+    (clone / entry.stamp("cpu")).unlink()
+    assert entry.setup_commands("cpu") and cpu not in entry.setup_commands("cpu")
+
+
+@pytest.mark.skipif(shutil.which("make") is None or not sys.platform.startswith("linux"),
+                    reason="GNU make on Linux is needed")
+def test_torch_cpu_is_the_makefiles_command_and_other_values_are_refused():
+    made = subprocess.run(["make", "-s", "-n", "-B", "setup", "TORCH=cpu"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.splitlines()
+    python = str(entry.venv_bin("python"))
+    expected = f"{python} -m pip install -q torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu"
+    assert expected in made and made.index(expected) < made.index(f"{python} -m pip install -q -r requirements-lock.txt")
+    assert "touch .venv/.installed-" in made[-1] and made[-1].count(".installed-") == 2
+    refused = subprocess.run(["make", "-s", "-n", "setup", "TORCH=gpu"], cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode != 0 and "TORCH=gpu is not understood; say TORCH=cpu" in refused.stderr
