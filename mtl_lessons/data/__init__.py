@@ -107,6 +107,8 @@ Modules (one idea each; this package exports all their names, so ``data.X`` is a
 ``files``   ``save_shop``, ``load_shop``, ``load_target`` and the checks of loaded files.
 ``tasks``   the task registry (``TASKS``, ``get_task``), label masks and labels.
 ``synthetic`` the MMoE paper's synthetic regression tasks (``make_synthetic_tasks``, lesson 07).
+``tables``  your own data: a CSV / Parquet file and a ``TableSchema`` → ``ModelInputs`` (``load_table``).
+``schemas`` ready schemas of Ali-CCP, AliExpress and Census-Income, and example files in their layouts.
 ``encode``  ``join_features``, ``chronological_split``, ``FeatureEncoder`` → ``ModelInputs``.
 ``card``    the data card's measured figures (``measure``, ``update_card``).
 ``cli``     the regeneration command ``main`` (``python -m mtl_lessons.data``).
@@ -228,7 +230,19 @@ from .shop import (  # noqa: F401
 )
 from .target import _mix, _target_world, combine_domains, simulate_target  # noqa: F401
 from .synthetic import SyntheticTasks, label_correlation, make_synthetic_tasks  # noqa: F401
-from .tasks import SYNTHETIC_TASKS, TASKS, Task, _resolve_tasks, get_task, task_labels, task_mask  # noqa: F401
+from .tasks import (  # noqa: F401
+    SYNTHETIC_TASKS,
+    TASKS,
+    USER_TASKS,
+    Task,
+    _resolve_tasks,
+    get_task,
+    register_task,
+    task_labels,
+    task_mask,
+)
+from .tables import LabelColumn, TableData, TableSchema, load_table, read_table  # noqa: F401
+from .schemas import ALI_CCP, ALIEXPRESS, CENSUS_INCOME, SCHEMAS, example_table, write_example_table  # noqa: F401
 
 TASKS: dict[str, Task]  # the registry's type, as the single module declared it (data.__annotations__)
 
@@ -262,4 +276,17 @@ __all__ = [
     "SyntheticTasks",
     "make_synthetic_tasks",
     "label_correlation",
+    "register_task",
+    "USER_TASKS",
+    "LabelColumn",
+    "TableSchema",
+    "TableData",
+    "load_table",
+    "read_table",
+    "SCHEMAS",
+    "ALI_CCP",
+    "ALIEXPRESS",
+    "CENSUS_INCOME",
+    "example_table",
+    "write_example_table",
 ]

@@ -4,6 +4,10 @@
 holds the two regression tasks of the MMoE paper's synthetic data (``data.synthetic``, lesson 07);
 they are not columns of any table, so ``FeatureEncoder`` never encodes them, but models and
 ``train`` accept them like any other task (``get_task`` knows both registries).
+
+Tasks of your own data (``data.tables``: ``load_table`` with a ``TableSchema``) are added with
+:func:`register_task`, explicitly, once per name: the only state of this module, and it only grows
+(a name keeps one definition for the whole process; a clash is an error, never an override).
 """
 from __future__ import annotations
 
@@ -62,24 +66,70 @@ SYNTHETIC_TASKS: dict[str, Task] = {
 """The MMoE paper's two synthetic regression tasks (see ``data.synthetic``): label ``y_k``, oracle
 ``f_k`` (the label without its noise)."""
 
+USER_TASKS: dict[str, Task] = {}
+"""Tasks of your own data, added by :func:`register_task` (``load_table`` does it for its schema)."""
+
 KNOWN_TASKS = ", ".join((*TASKS, *SYNTHETIC_TASKS))
-"""Every task name, for error messages."""
+"""Every built-in task name, for error messages (:func:`known_tasks` adds the registered ones)."""
+
+
+def known_tasks() -> str:
+    """Every task name ``get_task`` accepts, comma-separated (for error messages)."""
+    return ", ".join((*TASKS, *SYNTHETIC_TASKS, *USER_TASKS))
+
+
+def is_known_task(name: object) -> bool:
+    """True if ``name`` is a built-in task or one added with :func:`register_task`."""
+    return isinstance(name, str) and (name in TASKS or name in SYNTHETIC_TASKS or name in USER_TASKS)
+
+
+def register_task(task: Task) -> Task:
+    """Make a task of your own data known to the models, ``train``, the metrics and the checks.
+
+    Registering the same definition again is allowed (a notebook re-run); a name keeps one
+    definition: a built-in name, or a registered name with another definition, is refused.
+
+    Args:
+        task: a ``Task``; ``kind`` one of binary / multiclass / regression; ``rows`` "all" or the
+            name of the binary task whose positive rows carry this label.
+
+    Returns:
+        ``task``.
+
+    Raises:
+        ValueError: ``task`` is not a Task, has an unknown kind, or its name is taken.
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"task must be a Task, got {type(task).__name__}")
+    if task.kind not in ("binary", "multiclass", "regression"):
+        raise ValueError(f"task {task.name!r}: kind must be 'binary', 'multiclass' or 'regression', got {task.kind!r}")
+    if not isinstance(task.name, str) or not task.name.isidentifier():
+        raise ValueError(f"task name must be a Python identifier (letters, digits, _; it names model heads), "
+                         f"got {task.name!r}")
+    if task.name in TASKS or task.name in SYNTHETIC_TASKS:
+        raise ValueError(f"task name {task.name!r} is a built-in task of the course; give your task another name")
+    old = USER_TASKS.get(task.name)
+    if old is not None and old != task:
+        raise ValueError(f"task {task.name!r} is already registered as {old}; a task name keeps one definition "
+                         f"in a Python session (restart the kernel, or use another name)")
+    USER_TASKS[task.name] = task
+    return task
 
 
 def get_task(name: str) -> Task:
-    """The registry entry for ``name`` (one task name, a string): a shop task or a synthetic one.
+    """The registry entry for ``name`` (one task name, a string): a shop task, a synthetic one, or a
+    task registered with :func:`register_task`.
 
     Raises:
         ValueError: ``name`` is not a string (e.g. a list of names) or not a known task; the
             message lists the known tasks.
     """
     if not isinstance(name, str):
-        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {KNOWN_TASKS}")
-    if name in TASKS:
-        return TASKS[name]
-    if name in SYNTHETIC_TASKS:
-        return SYNTHETIC_TASKS[name]
-    raise ValueError(f"unknown task {name!r}; known tasks: {KNOWN_TASKS}")
+        raise ValueError(f"task must be one task name (a string), got {name!r}; known tasks: {known_tasks()}")
+    for registry in (TASKS, SYNTHETIC_TASKS, USER_TASKS):
+        if name in registry:
+            return registry[name]
+    raise ValueError(f"unknown task {name!r}; known tasks: {known_tasks()}")
 
 
 def _resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[str, ...]:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..data import SYNTHETIC_TASKS, TASKS, get_task
-from ..data.tasks import KNOWN_TASKS
+from ..data import get_task
+from ..data.tasks import is_known_task, known_tasks
 
 NUMERIC_KEY = "numeric"
 """Key of the standardised numeric columns, shape (n, n_numeric), in a model's input dict.
@@ -76,10 +76,10 @@ def resolve_tasks(tasks: str | Sequence[str], argument: str = "tasks") -> tuple[
     except TypeError:
         raise ValueError(f"{argument} must be a sequence of task names, got {tasks!r}") from None
     if not names:
-        raise ValueError(f"{argument} must name at least one task; known tasks: {KNOWN_TASKS}")
+        raise ValueError(f"{argument} must name at least one task; known tasks: {known_tasks()}")
     for name in names:
-        if not isinstance(name, str) or (name not in TASKS and name not in SYNTHETIC_TASKS):
-            raise ValueError(f"{argument}: unknown task {name!r}; known tasks: {KNOWN_TASKS}")
+        if not is_known_task(name):
+            raise ValueError(f"{argument}: unknown task {name!r}; known tasks: {known_tasks()}")
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise ValueError(f"{argument} names a task more than once: {duplicated}")
