@@ -280,7 +280,7 @@ def label_arrays(table: pd.DataFrame, schema: TableSchema, where: str,
                     raise ValueError(f"{where}: label column {x.column!r} (task {x.task!r}) has values {seen} on "
                                      f"{_first_rows(bad)}; expected {x.positive!r} (1) or one of {list(x.negative)} (0)")
         elif x.kind == "binary":
-            labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+            labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
             bad = ~missing & ~np.isin(labels, (0.0, 1.0))
             if bad.any():
                 seen = sorted({str(v) for v in column[bad]})[:5]
@@ -297,7 +297,7 @@ def label_arrays(table: pd.DataFrame, schema: TableSchema, where: str,
             labels = np.array([index.get(v, np.nan) if not m else np.nan for v, m in zip(text, missing)],
                               dtype=np.float64)
         else:
-            labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+            labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
             bad = ~missing & ~np.isfinite(labels)
             if bad.any():
                 raise ValueError(f"{where}: regression label column {x.column!r} (task {x.task!r}) has "
@@ -391,8 +391,10 @@ def _split_rows(table: pd.DataFrame, schema: TableSchema, fractions: tuple[float
     cuts = []
     for share in (1.0 - fractions[0] - fractions[1], 1.0 - fractions[1]):
         cut = int(round(share * n))
-        if schema.time is not None and 0 < cut < n:  # one timestamp never straddles two splits
-            cut = int(np.searchsorted(sorted_time, sorted_time[cut], side="left"))
+        if schema.time is not None and 0 < cut < n:  # one timestamp never straddles two splits:
+            start = int(np.searchsorted(sorted_time, sorted_time[cut], side="left"))  # move the cut to the
+            end = int(np.searchsorted(sorted_time, sorted_time[cut], side="right"))   # nearer end of its
+            cut = start if cut - start < end - cut else end                             # timestamp's rows
         cuts.append(cut)
     parts = [order[:cuts[0]], order[cuts[0]:cuts[1]], order[cuts[1]:]]
     names = ("train", "valid", "test") if fractions[1] else ("train", "valid")
@@ -409,7 +411,7 @@ def load_table(path: str | os.PathLike, schema: TableSchema, *, test_path: str |
 
     The split is chronological: rows sorted by ``schema.time`` (stable; the file's order without a
     time column), the last ``test_fraction`` of them for testing and the ``valid_fraction`` before
-    them for validation (a timestamp is never split). With ``test_path`` (a data set's own test file),
+    them for validation (a timestamp is never split: a cut moves to the nearer end of its timestamp's rows). With ``test_path`` (a data set's own test file),
     that file is the test split and ``test_fraction`` is not used. Categorical values seen at least
     ``min_count`` times in the training rows get ids 1…V, any other value id 0; numeric columns are
     standardised with the training rows' mean and standard deviation (a constant column: deviation 1).
