@@ -231,7 +231,7 @@ def test_bad_paths_and_schemas_are_named(tmp_path):
     with pytest.raises(ValueError, match="path: no file at"):
         data.load_table(tmp_path / "none.csv", SMALL)
     (tmp_path / "table.xlsx").write_text("x")
-    with pytest.raises(ValueError, match=r"path: table.xlsx is not a .csv, .csv.gz or .parquet file"):
+    with pytest.raises(ValueError, match=r"path: table.xlsx is not a .csv, .csv.gz, .parquet file"):
         data.load_table(tmp_path / "table.xlsx", SMALL)
     with pytest.raises(ValueError, match="test_path: no file at"):
         data.load_table(write(small_table(), tmp_path / "s.csv"), SMALL, test_path=tmp_path / "none.csv")
@@ -297,3 +297,17 @@ def test_example_files_are_written_atomically_and_never_over_a_file(tmp_path):
     with pytest.raises(ValueError, match="n_rows must be an integer ≥ 10"):
         data.example_table(data.ALI_CCP, n_rows=5)
     pd.testing.assert_frame_equal(data.example_table(data.ALI_CCP, 30, seed=4), data.example_table(data.ALI_CCP, 30, seed=4))
+
+
+def test_census_income_is_read_as_uci_writes_it(tmp_path):
+    """census-income.data has no header and ", " between values ("73, Not in universe, ..., - 50000.")."""
+    table = data.example_table(data.CENSUS_INCOME, 200, seed=2)
+    lines = [", ".join(str(v) for v in row) for row in table.itertuples(index=False)]
+    path = tmp_path / "census-income.data"
+    path.write_text("\n".join(lines) + "\n")
+    assert lines[0].count(", ") == 41
+    loaded = data.load_table(path, data.CENSUS_INCOME)
+    labels = np.concatenate([getattr(loaded, s).labels["income_50k"] for s in ("train", "valid", "test")])
+    np.testing.assert_array_equal(labels, (table["income"] == "50000+.").to_numpy(dtype=float))
+    married = np.concatenate([getattr(loaded, s).labels["never_married"] for s in ("train", "valid", "test")])
+    np.testing.assert_array_equal(married, (table["marital_stat"] == "Never married").to_numpy(dtype=float))

@@ -201,7 +201,8 @@ class TableSchema:
 
 # --------------------------------------------------------------------------- reading and checking
 def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "path") -> pd.DataFrame:
-    """The file at ``path`` (``.csv``, ``.csv.gz`` or ``.parquet``), categorical and label columns as text.
+    """The file at ``path`` (``.csv``, ``.csv.gz``, UCI's ``.data`` / ``.test``, or ``.parquet``), categorical
+    and label columns as text (CSV: spaces after a separator are skipped, as in UCI's ", ").
 
     Raises:
         ValueError: the file does not exist or has another suffix; it lacks a schema column; it has a
@@ -222,7 +223,7 @@ def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "pa
             if column in table.columns:
                 table[column] = table[column].map(lambda v: v if v is None or isinstance(v, str) else _text(v))
     else:
-        raise ValueError(f"{argument}: {path.name} is not a .csv, .csv.gz or .parquet file")
+        raise ValueError(f"{argument}: {path.name} is not a .csv, .csv.gz, .parquet file (or a UCI .data / .test file)")
     columns = [str(c) for c in table.columns]
     table.columns = columns
     wanted = [*schema.categorical, *schema.numeric, *(x.column for x in schema.labels), *schema.ignore,
@@ -367,7 +368,7 @@ class TableData:
                     float(np.mean(inputs.labels[x.task][labelled] == 1.0)) if x.kind == "binary"
                     else float(labelled.mean()))
             out[split] = row
-        return pd.DataFrame(out).T
+        return pd.DataFrame(out).T.astype({"rows": int})
 
 
 def _split_rows(table: pd.DataFrame, schema: TableSchema, fractions: tuple[float, float],
