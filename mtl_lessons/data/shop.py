@@ -236,9 +236,11 @@ def _scores(world: _World, imp: dict[str, np.ndarray], task_correlation: float) 
 
 
 def _simulate_labels(rng: np.random.Generator, world: _World, imp: dict[str, np.ndarray],
-                     task_correlation: float, purchase_rate: float, noise: float,
+                     task_correlation: float, purchase_rate: float, noise: float, b3: float | None = None,
                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Labels and oracle of the impressions ``imp``; also returns the purchase intercept b3.
+
+    ``b3`` given (a log written in chunks, ``data.shards``): used as is instead of solved on ``imp``.
 
     Returns:
         (labels: column → array (n,), oracle: column → array (n,), b3). ``next_category`` and
@@ -246,7 +248,8 @@ def _simulate_labels(rng: np.random.Generator, world: _World, imp: dict[str, np.
     """
     n = len(imp["user"])
     s = _scores(world, imp, task_correlation)
-    b3 = _solve_intercept(s["click"], s["cart"], s["buy_base"], noise, purchase_rate)
+    if b3 is None:
+        b3 = _solve_intercept(s["click"], s["cart"], s["buy_base"], noise, purchase_rate)
     s_buy = s["buy_base"] + b3
     p_click, p_cart, p_buy = _funnel_probabilities(s["click"], s["cart"], s_buy, noise)
 
