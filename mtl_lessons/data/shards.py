@@ -233,3 +233,14 @@ def concat_inputs(parts: Sequence[ModelInputs]) -> ModelInputs:
         numeric=np.concatenate([p.numeric for p in parts]),
         labels={k: np.concatenate([p.labels[k] for p in parts]) for k in first.labels},
         masks={k: np.concatenate([p.masks[k] for p in parts]) for k in first.masks})
+
+
+def rank_shards(train_shards: Sequence[int], rank: int, world: int) -> list[int]:
+    """The training shards process ``rank`` of ``world`` reads: every ``world``-th, from the ``rank``-th."""
+    return list(train_shards)[rank::world]
+
+
+def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` of ``arrays`` to exactly ``path`` (a file object, so no ".npz" is appended to a temp name)."""
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)

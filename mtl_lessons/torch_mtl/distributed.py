@@ -1,0 +1,152 @@
+"""Data-parallel training with PyTorch DDP on CPU (gloo), over the Parquet shards of ``data.shards``.
+
+Each of P processes reads its own shards (process r: shards r, r+P, r+2P, … of the training shards),
+and step i trains on every process's i-th batch of ``local_batch`` rows. DDP averages the P
+gradients, so a step is one optimiser step on a *global batch* of P·local_batch rows:
+
+    g = (1/P) Σ_r ∇ L_r,   L_r = the mean loss of process r's rows (per task, then summed),
+
+which equals ∇ of the mean loss over the whole global batch when the P local batches have the same
+size and every row carries every task's label (the shop's click, add-to-cart and purchase). With
+masked tasks (a rating only on purchases) the P local means have different denominators, and the
+average of means is no longer the global mean: this module therefore trains tasks labelled on every
+row only, and says so when asked for others.
+
+``run_training(world_size=1, data_parallel=P)`` is the single-process reference: one process reads
+the P processes' batches in lock-step and trains on their concatenation, the same global batch.
+Launched under ``torchrun --nproc_per_node=P`` (``python -m mtl_lessons.torch_mtl.distributed``), the
+same function runs DDP. Both write the final weights and a small JSON report (rank 0 only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from ..atomic import atomic_write
+from ..data import get_task
+from ..data.encode import NUMERIC_FEATURES
+from ..data.shards import ShardSet, concat_inputs, rank_shards, save_arrays
+from .models import SharedBottomModel
+from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
+from .weights_io import export_weights
+
+FUNNEL = ("click", "add_to_cart", "purchase")
+
+
+def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, data_parallel: int,
+                 local_batch: int, epochs: int = 1, learning_rate: float = 5e-3, seed: int = 0,
+                 tasks: Sequence[str] = FUNNEL, bottom: Sequence[int] = (64, 32),
+                 out: str | os.PathLike | None = None, threads: int | None = None) -> dict:
+    """Train a shared-bottom model on ``train_shards`` with ``data_parallel`` batches per step.
+
+    Under ``torchrun`` (``WORLD_SIZE`` = ``data_parallel``) each process trains on its own batch and DDP
+    averages gradients; in a plain process (no ``WORLD_SIZE``) the process trains on the concatenation
+    of all ``data_parallel`` batches. Either way every step sees the same global batch.
+
+    Args:
+        shard_dir: a folder written by ``data.write_shards``.
+        train_shards: shard numbers to train on; their count must be a multiple of ``data_parallel``.
+        data_parallel: P, the number of local batches per step (= processes under DDP).
+        local_batch: rows per process per step.
+        epochs: passes over the training shards.
+        learning_rate, seed, bottom: Adam's step size, the seed of the initial weights, the shared MLP.
+        tasks: tasks labelled on every row (see the module docstring).
+        out: where rank 0 writes ``weights.npz`` and ``report.json`` (a folder); None: nothing written.
+        threads: ``torch.set_num_threads`` for this process (None: leave PyTorch's default).
+
+    Returns:
+        The report: steps, rows seen, seconds, samples per second, world size, and the loss of the last
+        global batch (under DDP: the mean of the processes' losses, all-reduced).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world not in (1, data_parallel):
+        raise ValueError(f"WORLD_SIZE={world} but data_parallel={data_parallel}: launch data_parallel processes")
+    if len(train_shards) % data_parallel:
+        raise ValueError(f"train_shards ({len(train_shards)}) must be a multiple of data_parallel ({data_parallel}), "
+                         "so that every process reads as many rows")
+    masked = [t for t in tasks if get_task(t).rows != "all"]
+    if masked:
+        raise ValueError(f"tasks {masked} are labelled on some rows only: DDP's average of per-process means is not "
+                         "their global mean; train tasks labelled on every row")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    distributed = world > 1
+    if distributed:
+        dist.init_process_group("gloo")
+    try:
+        shards = ShardSet.open(shard_dir)
+        encoder = shards.encoder(train_shards)
+        torch.manual_seed(seed)
+        model = SharedBottomModel(encoder.cardinalities, len(NUMERIC_FEATURES), tuple(tasks), bottom=tuple(bottom),
+                                  seed=seed)
+        net = DistributedDataParallel(model) if distributed else model
+        optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=ADAM_EPSILON)
+        parts = [rank] if distributed else list(range(data_parallel))
+        steps, rows = 0, 0
+        start = time.perf_counter()
+        for _ in range(epochs):
+            streams = [shards.stream(rank_shards(train_shards, part, data_parallel), encoder, tasks, local_batch)
+                       for part in parts]
+            for batches in zip(*streams, strict=True):
+                batch = batches[0] if len(batches) == 1 else concat_inputs(batches)
+                labels, masks = label_tensors(batch, tasks)
+                losses = task_losses(net(feature_tensors(batch)), labels, masks)
+                loss = sum(losses.values())
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                steps += 1
+                rows += len(batch) * (world if distributed else 1)
+                last_loss = loss.detach().clone()
+        seconds = time.perf_counter() - start
+        if steps and distributed:  # the global batch's loss: the mean of the processes' losses
+            dist.all_reduce(last_loss)
+            last_loss /= world
+        loss_value = float(last_loss) if steps else float("nan")
+        report = {"world_size": world, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
+                  "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds,
+                  "final_loss": loss_value, "threads": torch.get_num_threads()}
+        if out is not None and rank == 0:
+            folder = Path(out)
+            folder.mkdir(parents=True, exist_ok=True)
+            weights = export_weights(model)
+            atomic_write(folder / "weights.npz", lambda tmp: save_arrays(tmp, weights), overwrite=True)
+            atomic_write(folder / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1) + "\n"),
+                         overwrite=True)
+        return report
+    finally:
+        if distributed:
+            dist.destroy_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mtl_lessons.torch_mtl.distributed",
+                                     description="Train a shared-bottom model on Parquet shards (DDP under torchrun).")
+    parser.add_argument("--shards", required=True, help="folder written by data.write_shards")
+    parser.add_argument("--train-shards", required=True, help="comma-separated shard numbers, e.g. 0,1,2,3")
+    parser.add_argument("--data-parallel", type=int, required=True, help="local batches per step (= processes)")
+    parser.add_argument("--local-batch", type=int, default=2048)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--learning-rate", type=float, default=5e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", required=True, help="folder for weights.npz and report.json (rank 0)")
+    args = parser.parse_args(argv)
+    run_training(args.shards, [int(k) for k in args.train_shards.split(",")], data_parallel=args.data_parallel,
+                 local_batch=args.local_batch, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
+                 out=args.out, threads=args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
