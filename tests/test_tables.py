@@ -11,6 +11,12 @@ from mtl_lessons import data, torch_mtl
 from mtl_lessons.data import tasks as task_registry
 from mtl_lessons.mtl_core import resolve_tasks
 
+@pytest.fixture(autouse=True)
+def fresh_task_registry(monkeypatch):
+    """Each test registers its tasks in a registry of its own (the registry lives for a session)."""
+    monkeypatch.setattr(task_registry, "USER_TASKS", {})
+
+
 SMALL = data.TableSchema(
     name="small",
     labels=(data.LabelColumn("click", "clicked"),
@@ -44,7 +50,7 @@ def write(table: pd.DataFrame, path, **kwargs) -> str:
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_a_small_file_is_encoded_as_computed_by_hand(tmp_path, suffix):
     path = write(small_table(), tmp_path / f"small{suffix}")
-    loaded = data.load_table(path, SMALL, valid_fraction=0.1, test_fraction=0.1)
+    loaded = data.load_table(path, SMALL, valid_fraction=0.1, test_fraction=0.1, min_count=1)
     # time order: ts 0..7 train (file rows 1..8), ts 8 valid (file row 9), ts 9 test (file row 0)
     assert (len(loaded.train), len(loaded.valid), len(loaded.test)) == (8, 1, 1)
     assert loaded.vocabularies == {"shop": ["a", "b", "c"], "city": ["1", "2"]}
@@ -159,17 +165,17 @@ BAD_FILES = {
     "a missing column": (lambda t: t.drop(columns="price"), "lacks the columns ['price']"),
     "an unknown column": (lambda t: t.assign(extra=1), "has columns ['extra'] that schema 'small' does not mention"),
     "text in a numeric feature": (lambda t: t.assign(price=["1.5", "cheap"] + ["2"] * 8),
-                                  "numeric column 'price' has missing, non-numeric or infinite values on 1 rows (first: row 1)"),
+                                  "numeric column 'price' has missing, non-numeric or infinite values on 1 rows (first: data row 1, counting from 0)"),
     "NaN in a numeric feature": (lambda t: t.assign(price=[1.0, np.nan, np.nan] + [2.0] * 7),
-                                 "numeric column 'price' has missing, non-numeric or infinite values on 2 rows (first: row 1)"),
+                                 "numeric column 'price' has missing, non-numeric or infinite values on 2 rows (first: data row 1, counting from 0)"),
     "a binary label of 2": (lambda t: t.assign(clicked=[1, 2] + [0] * 8),
-                            "binary label column 'clicked' (task 'click') has values ['2'] on 1 rows (first: row 1); expected 0 or 1"),
+                            "binary label column 'clicked' (task 'click') has values ['2'] on 1 rows (first: data row 1, counting from 0); expected 0 or 1"),
     "a missing binary label": (lambda t: t.assign(clicked=[1, None] + [0] * 8),
-                               "label column 'clicked' (task 'click') is missing on 1 rows (first: row 1)"),
+                               "label column 'clicked' (task 'click') is missing on 1 rows (first: data row 1, counting from 0)"),
     "a missing gated label": (lambda t: t.assign(value=[None] + [1.0] * 9),
-                              "label column 'value' (task 'order_value') is missing where 'click' is 1 on 1 rows (first: row 0)"),
+                              "label column 'value' (task 'order_value') is missing where 'click' is 1 on 1 rows (first: data row 0, counting from 0)"),
     "an empty categorical value": (lambda t: t.assign(shop=[None] + ["a"] * 9),
-                                   "categorical column 'shop' is empty on 1 rows (first: row 0)"),
+                                   "categorical column 'shop' is empty on 1 rows (first: data row 0, counting from 0)"),
 }
 
 
@@ -187,7 +193,7 @@ def test_a_violated_funnel_is_refused_with_its_rows(tmp_path):
     table.loc[[5, 9], "click"] = 0
     table.loc[[5, 9], "purchase"] = 1
     path = write(table, tmp_path / "ali.csv")
-    with pytest.raises(ValueError, match=r"the funnel click → purchase is violated: 2 rows \(first: row 5\) have purchase=1 but click=0"):
+    with pytest.raises(ValueError, match=r"the funnel click → purchase is violated: 2 rows \(first: data row 5, counting from 0\) have purchase=1 but click=0 \(columns 'purchase', 'click'\)"):
         data.load_table(path, data.ALI_CCP)
 
 
@@ -196,7 +202,7 @@ def test_text_labels_outside_their_values_are_refused(tmp_path):
     table.loc[7, "income"] = "50000+"  # a typo: not silently a negative
     path = tmp_path / "census.csv"
     table.to_csv(path, index=False, header=False)
-    with pytest.raises(ValueError, match=r"label column 'income' \(task 'income_50k'\) has values \['50000\+'\] on 1 rows \(first: row 7\)"):
+    with pytest.raises(ValueError, match=r"label column 'income' \(task 'income_50k'\) has values \['50000\+'\] on 1 rows \(first: data row 7, counting from 0\)"):
         data.load_table(path, data.CENSUS_INCOME)
     table.loc[7, "income"] = "50000+."
     table.loc[3, "marital_stat"] = "Engaged"
@@ -247,8 +253,10 @@ def test_bad_paths_and_schemas_are_named(tmp_path):
     ({"labels": [{"task": "y", "column": "y", "kind": "regression"}], "categorical": ["a"], "funnel": ["y"]},
      "funnel stage 'y' must be a binary task"),
     ({"labels": [{"task": "y", "column": "y", "rows": "z"}], "categorical": ["a"]}, "has rows='z'"),
-    ({"labels": [{"task": "y", "column": "y", "positive": "yes", "kind": "regression"}], "categorical": ["a"]},
-     "positive/negative apply to binary labels"),
+    ({"labels": [{"task": "y", "column": "y", "positive": "yes", "negative": ["no"], "kind": "regression"}],
+      "categorical": ["a"]}, "positive/negative apply to binary labels"),
+    ({"labels": [{"task": "y", "column": "y", "positive": "yes"}], "categorical": ["a"]},
+     "give positive (the value meaning 1) and negative (the values meaning 0) together"),
     ({"labels": [], "categorical": ["a"]}, "labels must be a non-empty list"),
     ({"labels": [{"task": "y", "column": "y"}], "categorical": "a"}, "categorical must be a list of column names"),
     ({"labels": [{"task": "y", "column": "y"}], "categorical": ["a"], "sparse": ["b"]}, "schema keys ['sparse'] are not understood"),
@@ -311,3 +319,82 @@ def test_census_income_is_read_as_uci_writes_it(tmp_path):
     np.testing.assert_array_equal(labels, (table["income"] == "50000+.").to_numpy(dtype=float))
     married = np.concatenate([getattr(loaded, s).labels["never_married"] for s in ("train", "valid", "test")])
     np.testing.assert_array_equal(married, (table["marital_stat"] == "Never married").to_numpy(dtype=float))
+
+
+# --------------------------------------------------------------------------- missing values, both formats
+GATED = data.TableSchema(
+    "gated", (data.LabelColumn("clk", "clk"),
+              data.LabelColumn("buy", "buy", positive="yes", negative=("no",), rows="clk"),
+              data.LabelColumn("mood", "mood", kind="multiclass", rows="clk")),
+    ("c",), ("x",))
+
+
+def gated_table() -> pd.DataFrame:
+    return pd.DataFrame({"c": list("abab") * 3, "x": np.arange(12.0), "clk": [1, 0, 1, 1] * 3,
+                         "buy": ["yes", None, "no", "no"] * 3, "mood": ["low", None, "high", "low"] * 3})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_gated_text_labels_may_be_empty_off_their_rows(tmp_path, suffix):
+    loaded = data.load_table(write(gated_table(), tmp_path / f"g{suffix}"), GATED, min_count=1)
+    labels = np.concatenate([getattr(loaded, s).labels["buy"] for s in ("train", "valid", "test")])
+    np.testing.assert_array_equal(np.isnan(labels), [False, True, False, False] * 3)
+    assert loaded.n_classes == {"mood": 2}  # an empty cell is not a class
+    table = gated_table()
+    table.loc[2, "buy"] = None  # a clicked row without its label
+    with pytest.raises(ValueError, match=r"label column 'buy' \(task 'buy'\) is missing where 'clk' is 1 on 1 rows"):
+        data.load_table(write(table, tmp_path / f"g{suffix}"), GATED)
+    table = gated_table()
+    table.loc[1, "buy"] = "yes"  # a purchase on a row that was not clicked
+    with pytest.raises(ValueError, match=r"label column 'buy' \(task 'buy'\) is 1 where 'clk' is 0 on 1 rows"):
+        data.load_table(write(table, tmp_path / f"g{suffix}"), GATED)
+
+
+@pytest.mark.parametrize("values", [["a", None] * 5, [7.0, np.nan] * 5, pd.array([1, None] * 5, dtype="Int64")])
+def test_parquet_nulls_in_a_categorical_column_are_refused_like_csv_blanks(tmp_path, values):
+    table = pd.DataFrame({"c": values, "x": np.arange(10.0), "y": [0, 1] * 5})
+    schema = data.TableSchema("nulls", (data.LabelColumn("y_task", "y"),), ("c",), ("x",))
+    with pytest.raises(ValueError, match=r"categorical column 'c' is empty on 5 rows \(first: data row 1"):
+        data.load_table(write(table, tmp_path / "n.parquet"), schema)
+
+
+def test_an_empty_time_value_is_refused(tmp_path):
+    table = pd.DataFrame({"t": list(pd.date_range("2026-01-01", periods=9)) + [pd.NaT], "c": list("ab") * 5,
+                          "x": np.arange(10.0), "y": [0, 1] * 5})
+    schema = data.TableSchema("times", (data.LabelColumn("y_task", "y"),), ("c",), ("x",), time="t")
+    with pytest.raises(ValueError, match=r"time column 't' is empty on 1 rows \(first: data row 9"):
+        data.load_table(write(table, tmp_path / "t.parquet"), schema)
+
+
+def test_whole_numbers_get_one_id_whatever_the_writer(tmp_path):
+    schema = data.TableSchema("ids", (data.LabelColumn("y_task", "y"),), ("user",), ("x",))
+    train = pd.DataFrame({"user": [7, 8] * 10, "x": np.arange(20.0), "y": [0, 1] * 10})
+    test = pd.DataFrame({"user": ["7.0", "8.0", "007"], "x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    loaded = data.load_table(write(train, tmp_path / "a.csv"), schema, test_path=write(test, tmp_path / "b.csv"))
+    np.testing.assert_array_equal(loaded.test.categorical["user"], [1, 2, 0])  # "007" is another value
+
+
+def test_numeric_classes_keep_numeric_order(tmp_path):
+    schema = data.TableSchema("levels", (data.LabelColumn("level", "level", kind="multiclass"),), ("c",))
+    table = pd.DataFrame({"c": list("ab") * 6, "level": [1, 2, 10] * 4})
+    loaded = data.load_table(write(table, tmp_path / "l.csv"), schema)
+    assert loaded.n_classes == {"level": 3}
+    np.testing.assert_array_equal(loaded.train.labels["level"][:3], [0, 1, 2])
+
+
+@pytest.mark.parametrize("name, content", [("empty.csv", b""), ("empty.parquet", b""), ("utf16.csv", "a,b\n1,2\n".encode("utf-16"))])
+def test_unreadable_files_are_named(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ValueError, match=f"path: {name} could not be read as a table"):
+        data.load_table(tmp_path / name, SMALL)
+
+
+def test_two_schemas_may_share_a_task_of_one_kind(tmp_path, monkeypatch):
+    monkeypatch.setattr(task_registry, "USER_TASKS", {})
+    first = data.TableSchema("first", (data.LabelColumn("order", "ordered"),), ("c",))
+    second = data.TableSchema("second", (data.LabelColumn("order", "order_flag"),), ("c",))
+    assert first.register_tasks() == second.register_tasks()
+    clash = data.TableSchema("third", (data.LabelColumn("fresh", "f"), data.LabelColumn("order", "amount", kind="regression")), ("c",))
+    with pytest.raises(ValueError, match="task 'order' is an already registered binary task"):
+        data.load_table(tmp_path / "not_read.csv", clash)  # refused before the file is read
+    assert "fresh" not in task_registry.USER_TASKS  # all or nothing

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..atomic import atomic_write
 from .encode import ModelInputs
+from . import tasks as _tasks
 from .tasks import TASKS, Task, register_task
 
 KINDS = ("binary", "multiclass", "regression")
@@ -47,8 +48,8 @@ class LabelColumn:
         column: the file's column holding the label.
         kind: ``"binary"``, ``"multiclass"`` or ``"regression"``.
         positive: binary labels written as text: the value that means 1 …
-        negative: … and the values that mean 0 (any other value is an error). Without ``positive``
-            a binary label must be 0 or 1.
+        negative: … and the values that mean 0 (both or neither; any other value is an error).
+            Without them a binary label must be 0 or 1.
         classes: multi-class labels: the allowed values, in class-index order (default: the sorted
             distinct values of the file).
         rows: ``"all"``, or the binary task whose positive rows carry this label (e.g. a conversion
@@ -114,8 +115,9 @@ class TableSchema:
                 raise ValueError(f"schema {self.name!r}: label {x.task!r} has kind {x.kind!r}; expected one of {KINDS}")
             if not isinstance(x.task, str) or not x.task.isidentifier():
                 raise ValueError(f"schema {self.name!r}: task name {x.task!r} must be a Python identifier")
-            if x.positive is None and x.negative:
-                raise ValueError(f"schema {self.name!r}: label {x.task!r} names negative values without a positive one")
+            if (x.positive is None) != (not x.negative):
+                raise ValueError(f"schema {self.name!r}: label {x.task!r}: give positive (the value meaning 1) and "
+                                 "negative (the values meaning 0) together, so that any other value is an error")
             if (x.positive is not None or x.negative) and x.kind != "binary":
                 raise ValueError(f"schema {self.name!r}: positive/negative apply to binary labels, {x.task!r} is {x.kind}")
             if x.classes and x.kind != "multiclass":
@@ -186,17 +188,14 @@ class TableSchema:
         A built-in task name is reused when its kind and rows agree; otherwise it is an error.
         """
         out = []
-        for x in self.labels:
-            rows = x.rows if x.rows == "all" else x.rows
-            if x.task in TASKS:
-                builtin = TASKS[x.task]
-                if builtin.kind != x.kind or builtin.rows != rows:
-                    raise ValueError(f"schema {self.name!r}: task {x.task!r} is a built-in {builtin.kind} task on rows "
-                                     f"{builtin.rows!r}; yours is {x.kind} on rows {rows!r}: give it another name")
-                out.append(builtin)
-            else:
-                out.append(register_task(Task(x.task, x.kind, x.column, rows, x.task, oracle="")))
-        return tuple(out)
+        for x in self.labels:  # check every task first: all are registered or none
+            known = TASKS.get(x.task) or _tasks.USER_TASKS.get(x.task)
+            if known is not None and (known.kind, known.rows) != (x.kind, x.rows):
+                where = "a built-in" if x.task in TASKS else "an already registered"
+                raise ValueError(f"schema {self.name!r}: task {x.task!r} is {where} {known.kind} task on rows "
+                                 f"{known.rows!r}; yours is {x.kind} on rows {x.rows!r}: give it another name")
+            out.append(known or Task(x.task, x.kind, x.column, x.rows, x.task, oracle=""))
+        return tuple(register_task(t) if t.name not in TASKS else t for t in out)
 
 
 # --------------------------------------------------------------------------- reading and checking
@@ -213,17 +212,22 @@ def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "pa
         raise ValueError(f"{argument}: no file at {path}")
     name = path.name.lower()
     text_columns = [*schema.categorical, *(x.column for x in schema.labels if x.kind != "regression")]
-    if name.endswith((".csv", ".csv.gz", ".data", ".test")):
-        header = None if schema.column_names is not None else "infer"
-        table = pd.read_csv(path, header=header, names=schema.column_names, skipinitialspace=True,
-                            dtype={c: str for c in text_columns}, keep_default_na=False, na_values=[""])
-    elif name.endswith((".parquet", ".pq")):
-        table = pd.read_parquet(path)
-        for column in text_columns:
-            if column in table.columns:
-                table[column] = table[column].map(lambda v: v if v is None or isinstance(v, str) else _text(v))
-    else:
-        raise ValueError(f"{argument}: {path.name} is not a .csv, .csv.gz, .parquet file (or a UCI .data / .test file)")
+    try:
+        if name.endswith((".csv", ".csv.gz", ".data", ".test")):
+            header = None if schema.column_names is not None else "infer"
+            table = pd.read_csv(path, header=header, names=schema.column_names, skipinitialspace=True,
+                                dtype={c: str for c in text_columns}, keep_default_na=False, na_values=[""])
+        elif name.endswith((".parquet", ".pq")):
+            table = pd.read_parquet(path)
+        else:
+            raise ValueError(f"{argument}: {path.name} is not a .csv, .csv.gz, .parquet file (or a UCI .data / .test file)")
+    except (ValueError, OSError) as error:  # pandas' and pyarrow's parse errors are ValueErrors
+        if str(error).startswith(f"{argument}: "):
+            raise
+        raise ValueError(f"{argument}: {path.name} could not be read as a table: {error}") from None
+    for column in text_columns:
+        if column in table.columns:
+            table[column] = table[column].map(_text, na_action="ignore").astype(object)
     columns = [str(c) for c in table.columns]
     table.columns = columns
     wanted = [*schema.categorical, *schema.numeric, *(x.column for x in schema.labels), *schema.ignore,
@@ -238,16 +242,22 @@ def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "pa
     return table
 
 
+_WHOLE = re.compile(r"^(-?\d+)\.0+$")
+
+
 def _text(value: object) -> str:
-    """A Parquet cell as the text a CSV reader would see (1.0 → "1", 7 → "7")."""
+    """A cell of a text column as text, whole numbers without a decimal part whatever the writer did
+    (7, 7.0 and "7.0" → "7"; "007" stays "007"), so a CSV and a Parquet file of one log agree."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    return str(value)
+    text = str(value)
+    whole = _WHOLE.match(text)
+    return whole.group(1) if whole else text
 
 
 def _first_rows(bad: np.ndarray) -> str:
     rows = np.flatnonzero(bad)
-    return f"{len(rows)} rows (first: row {rows[0]})"
+    return f"{len(rows)} rows (first: data row {rows[0]}, counting from 0)"
 
 
 def check_numeric(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
@@ -270,16 +280,14 @@ def label_arrays(table: pd.DataFrame, schema: TableSchema, where: str,
     for x in schema.labels:
         column = table[x.column]
         missing = column.isna().to_numpy()
+        text = np.where(missing, "", column.astype(object).to_numpy()) if x.kind != "regression" else None
         if x.kind == "binary" and x.positive is not None:
-            text = column.astype("string").to_numpy(dtype=object)
             labels = np.where(text == x.positive, 1.0, 0.0)
-            allowed = {x.positive, *x.negative}
-            if x.negative:
-                bad = ~missing & ~np.isin(text, list(allowed))
-                if bad.any():
-                    seen = sorted({str(v) for v in text[bad]})[:5]
-                    raise ValueError(f"{where}: label column {x.column!r} (task {x.task!r}) has values {seen} on "
-                                     f"{_first_rows(bad)}; expected {x.positive!r} (1) or one of {list(x.negative)} (0)")
+            bad = ~missing & ~np.isin(text, [x.positive, *x.negative])
+            if bad.any():
+                seen = sorted({str(v) for v in text[bad]})[:5]
+                raise ValueError(f"{where}: label column {x.column!r} (task {x.task!r}) has values {seen} on "
+                                 f"{_first_rows(bad)}; expected {x.positive!r} (1) or one of {list(x.negative)} (0)")
         elif x.kind == "binary":
             labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
             bad = ~missing & ~np.isin(labels, (0.0, 1.0))
@@ -288,15 +296,13 @@ def label_arrays(table: pd.DataFrame, schema: TableSchema, where: str,
                 raise ValueError(f"{where}: binary label column {x.column!r} (task {x.task!r}) has values {seen} "
                                  f"on {_first_rows(bad)}; expected 0 or 1 (or give the schema positive/negative values)")
         elif x.kind == "multiclass":
-            text = column.astype("string").to_numpy(dtype=object)
             index = {value: i for i, value in enumerate(classes[x.task])}
             bad = ~missing & ~np.isin(text, list(index))
             if bad.any():
                 seen = sorted({str(v) for v in text[bad]})[:5]
                 raise ValueError(f"{where}: multiclass label column {x.column!r} (task {x.task!r}) has values "
                                  f"{seen} on {_first_rows(bad)} outside its classes {list(index)[:10]}")
-            labels = np.array([index.get(v, np.nan) if not m else np.nan for v, m in zip(text, missing)],
-                              dtype=np.float64)
+            labels = np.array([np.nan if m else index[v] for v, m in zip(text, missing)], dtype=np.float64)
         else:
             labels = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
             bad = ~missing & ~np.isfinite(labels)
@@ -313,13 +319,19 @@ def label_arrays(table: pd.DataFrame, schema: TableSchema, where: str,
             scope = "" if x.rows == "all" else f" where {x.rows!r} is 1"
             raise ValueError(f"{where}: label column {x.column!r} (task {x.task!r}) is missing{scope} on "
                              f"{_first_rows(absent)}; every such row must carry the label")
+        if x.kind == "binary" and x.rows != "all":
+            outside = ~carries & (values[x.task] == 1.0)
+            if outside.any():
+                raise ValueError(f"{where}: label column {x.column!r} (task {x.task!r}) is 1 where {x.rows!r} is 0 "
+                                 f"on {_first_rows(outside)}: the label exists only where {x.rows!r} is 1")
         masks[x.task] = carries
         values[x.task] = np.where(carries, values[x.task], np.nan)
     for earlier, later in zip(schema.funnel, schema.funnel[1:]):
         broken = (values[later] == 1.0) & (values[earlier] != 1.0)
         if broken.any():
+            columns = {x.task: x.column for x in schema.labels}
             raise ValueError(f"{where}: the funnel {' → '.join(schema.funnel)} is violated: {_first_rows(broken)} "
-                             f"have {later}=1 but {earlier}=0")
+                             f"have {later}=1 but {earlier}=0 (columns {columns[later]!r}, {columns[earlier]!r})")
     return values, masks
 
 
@@ -357,7 +369,8 @@ class TableData:
         return self.schema.tasks
 
     def summary(self) -> pd.DataFrame:
-        """Rows and label rate (binary: share of 1s; else labelled share) per split and task."""
+        """Rows, label rate (binary: share of 1s; else labelled share) per task, and the share of
+        categorical values that got the unknown id (mean over columns), per split."""
         out = {}
         for split in ("train", "valid", "test"):
             inputs = getattr(self, split)
@@ -367,6 +380,8 @@ class TableData:
                 row[f"{x.task} rate" if x.kind == "binary" else f"{x.task} labelled"] = (
                     float(np.mean(inputs.labels[x.task][labelled] == 1.0)) if x.kind == "binary"
                     else float(labelled.mean()))
+            shares = self.unknown_share.get(split, {})
+            row["unknown ids"] = float(np.mean(list(shares.values()))) if shares else 0.0
             out[split] = row
         return pd.DataFrame(out).T.astype({"rows": int})
 
@@ -380,9 +395,14 @@ def _split_rows(table: pd.DataFrame, schema: TableSchema, fractions: tuple[float
         time = order.astype(np.float64)
     else:
         raw = table[schema.time]
+        if raw.isna().any():
+            raise ValueError(f"{where}: time column {schema.time!r} is empty on {_first_rows(raw.isna().to_numpy())}")
         time = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         if np.isnan(time).any():
-            dates = pd.to_datetime(raw, errors="coerce")
+            try:
+                dates = pd.to_datetime(raw, errors="coerce")
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{where}: time column {schema.time!r} could not be read as dates: {error}") from None
             if dates.isna().any():
                 raise ValueError(f"{where}: time column {schema.time!r} has values that are neither numbers nor "
                                  f"dates on {_first_rows(dates.isna().to_numpy())}")
@@ -407,14 +427,15 @@ def _split_rows(table: pd.DataFrame, schema: TableSchema, fractions: tuple[float
 
 
 def load_table(path: str | os.PathLike, schema: TableSchema, *, test_path: str | os.PathLike | None = None,
-               valid_fraction: float = 0.1, test_fraction: float = 0.1, min_count: int = 1) -> TableData:
+               valid_fraction: float = 0.1, test_fraction: float = 0.1, min_count: int = 2) -> TableData:
     """Read, check and encode a table file described by ``schema``.
 
     The split is chronological: rows sorted by ``schema.time`` (stable; the file's order without a
     time column), the last ``test_fraction`` of them for testing and the ``valid_fraction`` before
     them for validation (a timestamp is never split: a cut moves to the nearer end of its timestamp's rows). With ``test_path`` (a data set's own test file),
     that file is the test split and ``test_fraction`` is not used. Categorical values seen at least
-    ``min_count`` times in the training rows get ids 1…V, any other value id 0; numeric columns are
+    ``min_count`` times in the training rows get ids 1…V, any other value id 0 (with the default 2, the
+    values seen once train id 0, so a value first seen at test time gets a trained embedding); numeric columns are
     standardised with the training rows' mean and standard deviation (a constant column: deviation 1).
     The schema's tasks are registered (``TableSchema.register_tasks``) so models and ``train`` accept them.
 
@@ -434,6 +455,7 @@ def load_table(path: str | os.PathLike, schema: TableSchema, *, test_path: str |
                          f"{valid_fraction} + {test_fraction}")
     if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
         raise ValueError(f"min_count must be an integer ≥ 1 (training rows a value needs for an id), got {min_count!r}")
+    schema.register_tasks()  # before reading: a clash of task names is found at once
     main = read_table(path, schema, "path")
     tables = {"path": main}
     if test_path is not None:
@@ -442,6 +464,9 @@ def load_table(path: str | os.PathLike, schema: TableSchema, *, test_path: str |
     for x in schema.labels:
         if x.kind == "multiclass":
             seen = sorted({str(v) for t in tables.values() for v in t[x.column].dropna()})
+            numbers = pd.to_numeric(pd.Series(seen), errors="coerce")
+            if len(seen) and numbers.notna().all():  # numbers in numeric order: "2" before "10"
+                seen = [seen[i] for i in np.argsort(numbers.to_numpy(), kind="stable")]
             classes[x.task] = x.classes or tuple(seen)
             if len(classes[x.task]) < 2:
                 raise ValueError(f"path: multiclass label column {x.column!r} has fewer than 2 classes")
@@ -462,7 +487,6 @@ def load_table(path: str | os.PathLike, schema: TableSchema, *, test_path: str |
         rows = _split_rows(main, schema, (valid_fraction, 0.0), "path")
         parts = {"train": ("path", rows[0]), "valid": ("path", rows[1]),
                  "test": ("test_path", np.arange(len(tables["test_path"])))}
-    schema.register_tasks()
     train_table = main.iloc[parts["train"][1]]
     vocabularies = {}
     for column in schema.categorical:

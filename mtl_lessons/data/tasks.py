@@ -86,18 +86,19 @@ def is_known_task(name: object) -> bool:
 def register_task(task: Task) -> Task:
     """Make a task of your own data known to the models, ``train``, the metrics and the checks.
 
-    Registering the same definition again is allowed (a notebook re-run); a name keeps one
-    definition: a built-in name, or a registered name with another definition, is refused.
+    Registering a name again with the same kind and rows is allowed (a notebook re-run, two files with
+    a ``conversion`` label) and keeps the first definition; a built-in name, or a registered name with
+    another kind or rows, is refused.
 
     Args:
         task: a ``Task``; ``kind`` one of binary / multiclass / regression; ``rows`` "all" or the
             name of the binary task whose positive rows carry this label.
 
     Returns:
-        ``task``.
+        The registered task (``task``, or the earlier definition of its name).
 
     Raises:
-        ValueError: ``task`` is not a Task, has an unknown kind, or its name is taken.
+        ValueError: ``task`` is not a Task, has an unknown kind, or its name is taken by another kind.
     """
     if not isinstance(task, Task):
         raise ValueError(f"task must be a Task, got {type(task).__name__}")
@@ -109,9 +110,11 @@ def register_task(task: Task) -> Task:
     if task.name in TASKS or task.name in SYNTHETIC_TASKS:
         raise ValueError(f"task name {task.name!r} is a built-in task of the course; give your task another name")
     old = USER_TASKS.get(task.name)
-    if old is not None and old != task:
-        raise ValueError(f"task {task.name!r} is already registered as {old}; a task name keeps one definition "
-                         f"in a Python session (restart the kernel, or use another name)")
+    if old is not None:
+        if (old.kind, old.rows) != (task.kind, task.rows):
+            raise ValueError(f"task {task.name!r} is already registered as a {old.kind} task on rows {old.rows!r}; a task "
+                             "name keeps one kind in a Python session (restart the kernel, or use another name)")
+        return old
     USER_TASKS[task.name] = task
     return task
 
