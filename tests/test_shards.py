@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -96,3 +99,32 @@ def test_bad_arguments_are_named(tmp_path, shard_dir):
         shards.paths([4])
     with pytest.raises(ValueError, match="batch_rows must be an integer ≥ 1"):
         next(shards.stream([0], shards.encoder([0]), TASKS, batch_rows=0))
+
+
+def test_the_torch_dataset_and_the_tf_dataset_yield_the_streamed_batches(shard_dir):
+    import torch
+
+    from mtl_lessons.torch_mtl.distributed import ShardDataset
+
+    shards = S.ShardSet.open(shard_dir)
+    encoder = shards.encoder([0, 1])
+    tasks = ("click", "purchase")
+    expected = list(shards.stream([0, 1], encoder, tasks, batch_rows=4_000))
+    loader = torch.utils.data.DataLoader(ShardDataset(shards, [0, 1], encoder, tasks, 4_000), batch_size=None)
+    for (features, labels, masks), batch in zip(loader, expected, strict=True):
+        np.testing.assert_array_equal(features["item_id"].numpy(), batch.categorical["item_id"])
+        np.testing.assert_array_equal(features["numeric"].numpy(), batch.numeric)
+        np.testing.assert_array_equal(labels["purchase"].numpy(), batch.labels["purchase"])
+    code = (  # TensorFlow in its own process (the test process imports torch)
+        "import numpy as np\nfrom mtl_lessons.data import shards as S\nfrom mtl_lessons.keras_mtl.distributed import shard_dataset\n"
+        f"s = S.ShardSet.open({str(shard_dir)!r}); e = s.encoder([0, 1])\n"
+        "got = list(shard_dataset(s, [0, 1], e, ('click', 'purchase'), 4_000))\n"
+        "want = list(s.stream([0, 1], e, ('click', 'purchase'), 4_000))\n"
+        "assert len(got) == len(want) == 4\n"
+        "for (f, l, m), b in zip(got, want):\n"
+        "    assert np.array_equal(f['user_id'].numpy(), b.categorical['user_id'])\n"
+        "    assert np.array_equal(f['numeric'].numpy(), b.numeric)\n"
+        "    assert np.array_equal(m['click'].numpy(), b.masks['click'].astype('float32'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=200,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]

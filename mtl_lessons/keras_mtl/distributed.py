@@ -37,6 +37,27 @@ def configure_cpu_devices(count: int) -> None:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
 
 
+def shard_dataset(shard_set, shards: Sequence[int], encoder, tasks: Sequence[str], batch_rows: int):
+    """A ``tf.data.Dataset`` over Parquet shards: each element is one batch ``(features, labels, masks)``
+    (dicts of tensors, as ``feature_tensors`` / ``label_tensors``), read one Parquet batch at a time."""
+    import tensorflow as tf
+
+    from ..data.encode import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+    from ..mtl_core import NUMERIC_KEY
+    from .training import feature_tensors, label_tensors
+
+    tasks = tuple(tasks)
+
+    def batches():
+        for batch in shard_set.stream(shards, encoder, tasks, batch_rows):
+            yield (feature_tensors(batch), *label_tensors(batch, tasks))
+
+    features = {name: tf.TensorSpec((None,), tf.int64) for name in CATEGORICAL_FEATURES}
+    features[NUMERIC_KEY] = tf.TensorSpec((None, len(NUMERIC_FEATURES)), tf.float32)
+    per_task = {task: tf.TensorSpec((None,), tf.float32) for task in tasks}
+    return tf.data.Dataset.from_generator(batches, output_signature=(features, per_task, per_task))
+
+
 def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, replicas: int, data_parallel: int,
                  local_batch: int, epochs: int = 1, learning_rate: float = 5e-3, seed: int = 0,
                  tasks: Sequence[str] = ("click", "add_to_cart", "purchase"), bottom: Sequence[int] = (64, 32),

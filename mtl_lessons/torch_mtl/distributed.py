@@ -42,6 +42,25 @@ from .weights_io import export_weights
 FUNNEL = ("click", "add_to_cart", "purchase")
 
 
+class ShardDataset(torch.utils.data.IterableDataset):
+    """A ``torch.utils.data.IterableDataset`` over Parquet shards: each item is one batch, the tuple
+    ``(features, labels, masks)`` of ``feature_tensors`` and ``label_tensors``, read one Parquet batch
+    at a time (``ShardSet.stream``). Use it with ``DataLoader(dataset, batch_size=None)``: the
+    batches are already formed. With ``num_workers > 1`` worker w reads shards w, w+W, … of ``shards``.
+    """
+
+    def __init__(self, shard_set: ShardSet, shards: Sequence[int], encoder, tasks: Sequence[str], batch_rows: int):
+        super().__init__()
+        self.shard_set, self.shards, self.encoder = shard_set, list(shards), encoder
+        self.tasks, self.batch_rows = tuple(tasks), batch_rows
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        mine = self.shards if info is None else rank_shards(self.shards, info.id, info.num_workers)
+        for batch in self.shard_set.stream(mine, self.encoder, self.tasks, self.batch_rows):
+            yield (feature_tensors(batch), *label_tensors(batch, self.tasks))
+
+
 def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, data_parallel: int,
                  local_batch: int, epochs: int = 1, learning_rate: float = 5e-3, seed: int = 0,
                  tasks: Sequence[str] = FUNNEL, bottom: Sequence[int] = (64, 32),
