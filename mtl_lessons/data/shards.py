@@ -240,7 +240,16 @@ def rank_shards(train_shards: Sequence[int], rank: int, world: int) -> list[int]
     return list(train_shards)[rank::world]
 
 
-def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` of ``arrays`` to exactly ``path`` (a file object, so no ".npz" is appended to a temp name)."""
-    with open(path, "wb") as file:
-        np.savez(file, **arrays)
+def write_run(folder: str | os.PathLike, weights: dict[str, np.ndarray], report: dict) -> None:
+    """A training run's results in ``folder`` (created if missing): ``weights.npz`` (the framework-neutral
+    weights of ``export_weights``) and ``report.json``, each written atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save_arrays(path: Path) -> None:
+        with open(path, "wb") as file:  # a file object: np.savez would append ".npz" to the temp name
+            np.savez(file, **weights)
+
+    atomic_write(folder / "weights.npz", save_arrays, overwrite=True)
+    atomic_write(folder / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1) + "\n"),
+                 overwrite=True)

@@ -16,13 +16,10 @@ device, trained on the concatenation of the R local batches of each step.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-import numpy as np
 
 
 def configure_cpu_devices(count: int) -> None:
@@ -75,10 +72,9 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
     """
     import tensorflow as tf
 
-    from ..atomic import atomic_write
     from ..data import get_task
     from ..data.encode import NUMERIC_FEATURES
-    from ..data.shards import ShardSet, concat_inputs, rank_shards, save_arrays
+    from ..data.shards import ShardSet, concat_inputs, rank_shards, write_run
     from .models import SharedBottomModel
     from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
     from .weights_io import export_weights
@@ -137,12 +133,7 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
     report = {"replicas": replicas, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
               "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value}
     if out is not None:
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        weights = export_weights(model)
-        atomic_write(folder / "weights.npz", lambda tmp: save_arrays(tmp, weights), overwrite=True)
-        atomic_write(folder / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1) + "\n"),
-                     overwrite=True)
+        write_run(out, export_weights(model), report)
     return report
 
 

@@ -20,21 +20,17 @@ same function runs DDP. Both write the final weights and a small JSON report (ra
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ..atomic import atomic_write
 from ..data import get_task
 from ..data.encode import NUMERIC_FEATURES
-from ..data.shards import ShardSet, concat_inputs, rank_shards, save_arrays
+from ..data.shards import ShardSet, concat_inputs, rank_shards, write_run
 from .models import SharedBottomModel
 from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
 from .weights_io import export_weights
@@ -136,12 +132,7 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
                   "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds,
                   "final_loss": loss_value, "threads": torch.get_num_threads()}
         if out is not None and rank == 0:
-            folder = Path(out)
-            folder.mkdir(parents=True, exist_ok=True)
-            weights = export_weights(model)
-            atomic_write(folder / "weights.npz", lambda tmp: save_arrays(tmp, weights), overwrite=True)
-            atomic_write(folder / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1) + "\n"),
-                         overwrite=True)
+            write_run(out, export_weights(model), report)
         return report
     finally:
         if distributed:
