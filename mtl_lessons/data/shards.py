@@ -187,16 +187,18 @@ class ShardSet:
         """A ``FeatureEncoder`` of this shop, its statistics accumulated over ``shards`` one at a time.
 
         Mean and standard deviation (population, as ``FeatureEncoder.fit``) from float64 sums of x
-        and x², shard by shard: the training rows are never all in memory.
+        and x², one Parquet batch at a time: the training rows are never all in memory.
         """
         encoder = FeatureEncoder(Shop(self.users, self.items, pd.DataFrame(), pd.DataFrame(), self.config))
         total, total_sq, n = np.zeros(len(NUMERIC_FEATURES)), np.zeros(len(NUMERIC_FEATURES)), 0
+        import pyarrow.parquet as pq
+
         for path in self.paths(shards):
-            table = self._canonical(pd.read_parquet(path, columns=list(_NEEDED)))
-            numeric = encoder._numeric(table)
-            total += numeric.sum(axis=0)
-            total_sq += (numeric ** 2).sum(axis=0)
-            n += len(numeric)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP, columns=list(_NEEDED)):
+                numeric = encoder._numeric(self._canonical(batch.to_pandas()))
+                total += numeric.sum(axis=0)
+                total_sq += (numeric ** 2).sum(axis=0)
+                n += len(numeric)
         if n == 0:
             raise ValueError("shards must name at least one shard to fit the encoder on")
         encoder.mean_ = total / n
