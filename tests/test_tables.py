@@ -398,3 +398,10 @@ def test_two_schemas_may_share_a_task_of_one_kind(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="task 'order' is an already registered binary task"):
         data.load_table(tmp_path / "not_read.csv", clash)  # refused before the file is read
     assert "fresh" not in task_registry.USER_TASKS  # all or nothing
+
+
+def test_a_repeated_header_is_named_as_written(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("shop,city,price,clicked,value,mood,ts,shop\n" + "a,1,1.0,1,2.0,low,0,b\n" * 10)
+    with pytest.raises(ValueError, match=r"path: twice.csv has the columns \['shop'\] more than once in its header"):
+        data.load_table(path, SMALL)

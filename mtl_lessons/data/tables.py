@@ -16,6 +16,8 @@ which the course does not ship).
 """
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import os
 import re
@@ -212,9 +214,14 @@ def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "pa
         raise ValueError(f"{argument}: no file at {path}")
     name = path.name.lower()
     text_columns = [*schema.categorical, *(x.column for x in schema.labels if x.kind != "regression")]
+    header_row = None
     try:
         if name.endswith((".csv", ".csv.gz", ".data", ".test")):
             header = None if schema.column_names is not None else "infer"
+            if header == "infer":
+                opener = gzip.open if name.endswith(".gz") else open
+                with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
+                    header_row = [c.strip() for c in next(csv.reader(file, skipinitialspace=True), [])]
             table = pd.read_csv(path, header=header, names=schema.column_names, skipinitialspace=True,
                                 dtype={c: str for c in text_columns}, keep_default_na=False, na_values=[""])
         elif name.endswith((".parquet", ".pq")):
@@ -225,6 +232,10 @@ def read_table(path: str | os.PathLike, schema: TableSchema, argument: str = "pa
         if str(error).startswith(f"{argument}: "):
             raise
         raise ValueError(f"{argument}: {path.name} could not be read as a table: {error}") from None
+    if header_row is not None:  # pandas renames a repeated header ("c", "c.1"): name the real one
+        repeated = sorted({name for name in header_row if header_row.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{argument}: {path.name} has the columns {repeated} more than once in its header")
     for column in text_columns:
         if column in table.columns:
             table[column] = table[column].map(_text, na_action="ignore").astype(object)
