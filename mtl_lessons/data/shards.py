@@ -208,16 +208,25 @@ class ShardSet:
 
     def stream(self, shards: Sequence[int], encoder: FeatureEncoder, tasks: str | Sequence[str],
                batch_rows: int = ROW_GROUP) -> Iterator[ModelInputs]:
-        """``ModelInputs`` of ``shards``' rows, in order, ``batch_rows`` at a time (the last batch of a
-        shard may be shorter); at most one Parquet batch is read at a time."""
+        """``ModelInputs`` of ``shards``' rows, in order, exactly ``batch_rows`` at a time (only the last
+        batch of each shard may be shorter), whatever the files' row groups; at most ``batch_rows`` rows
+        plus one Parquet batch are held at a time."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         tasks = _resolve_tasks(tasks)
         batch_rows = _check_count("batch_rows", batch_rows, 1)
         for path in self.paths(shards):
-            parquet = pq.ParquetFile(path)
-            for batch in parquet.iter_batches(batch_size=batch_rows):
-                yield encoder.transform(self._canonical(batch.to_pandas()), tasks)
+            pending, held = [], 0
+            for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+                pending.append(record_batch)  # iter_batches stops at row-group ends: regroup exactly
+                held += record_batch.num_rows
+                while held >= batch_rows:
+                    table = pa.Table.from_batches(pending)
+                    yield encoder.transform(self._canonical(table.slice(0, batch_rows).to_pandas()), tasks)
+                    pending, held = table.slice(batch_rows).to_batches(), held - batch_rows
+            if held:
+                yield encoder.transform(self._canonical(pa.Table.from_batches(pending).to_pandas()), tasks)
 
     def load_inputs(self, shards: Sequence[int], encoder: FeatureEncoder, tasks: str | Sequence[str]) -> ModelInputs:
         """The in-memory path: ``shards``' rows read whole into one table, then encoded."""
@@ -237,21 +246,51 @@ def concat_inputs(parts: Sequence[ModelInputs]) -> ModelInputs:
         masks={k: np.concatenate([p.masks[k] for p in parts]) for k in first.masks})
 
 
+def shard_list(text: str) -> list[int]:
+    """Shard numbers from a command line's comma-separated list ("0,1,2"; "" is none)."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"shard numbers must be comma-separated integers such as 0,1,2, got {text!r}") from None
+
+
 def rank_shards(train_shards: Sequence[int], rank: int, world: int) -> list[int]:
     """The training shards process ``rank`` of ``world`` reads: every ``world``-th, from the ``rank``-th."""
     return list(train_shards)[rank::world]
 
 
-def write_run(folder: str | os.PathLike, weights: dict[str, np.ndarray], report: dict) -> None:
-    """A training run's results in ``folder`` (created if missing): ``weights.npz`` (the framework-neutral
-    weights of ``export_weights``) and ``report.json``, each written atomically."""
+RUN_FILES = ("weights.npz", "report.json")
+
+
+def check_run_folder(folder: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse a run folder that already holds a run's files, unless ``overwrite`` (call before training).
+
+    Raises:
+        ValueError: ``folder`` exists and is not a folder. FileExistsError: it holds ``weights.npz`` or
+            ``report.json`` and ``overwrite`` is False.
+    """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out {str(folder)!r} exists and is not a folder")
+    existing = [name for name in RUN_FILES if (folder / name).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"out {folder.name}/ already holds {existing}; pass overwrite=True (--overwrite) "
+                              "to replace them, or choose another folder")
+    return folder
+
+
+def write_run(folder: str | os.PathLike, weights: dict[str, np.ndarray], report: dict, *,
+              overwrite: bool = False) -> None:
+    """A training run's results in ``folder`` (created if missing): ``weights.npz`` (the framework-neutral
+    weights of ``export_weights``) and ``report.json``, each written atomically. If either file exists and
+    ``overwrite`` is False, nothing is written (``FileExistsError``)."""
+    folder = check_run_folder(folder, overwrite)
     folder.mkdir(parents=True, exist_ok=True)
 
     def save_arrays(path: Path) -> None:
         with open(path, "wb") as file:  # a file object: np.savez would append ".npz" to the temp name
             np.savez(file, **weights)
 
-    atomic_write(folder / "weights.npz", save_arrays, overwrite=True)
+    atomic_write(folder / "weights.npz", save_arrays, overwrite=overwrite)
     atomic_write(folder / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1) + "\n"),
-                 overwrite=True)
+                 overwrite=overwrite)

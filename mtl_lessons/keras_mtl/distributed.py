@@ -11,7 +11,8 @@ lives in its own process (``python -m mtl_lessons.keras_mtl.distributed --replic
 from the notebook or a test, never inside an interpreter that already used TensorFlow.
 
 ``run_training(replicas=1, data_parallel=R)`` is the single-device reference: no strategy, one
-device, trained on the concatenation of the R local batches of each step.
+device, trained on the concatenation of the R local batches of each step. As in the PyTorch twin,
+``dtype="float64"`` keeps float rounding from making the two runs drift apart.
 """
 from __future__ import annotations
 
@@ -55,30 +56,54 @@ def shard_dataset(shard_set, shards: Sequence[int], encoder, tasks: Sequence[str
     return tf.data.Dataset.from_generator(batches, output_signature=(features, per_task, per_task))
 
 
+def evaluate_auc(model, shard_set, shards: Sequence[int], encoder, tasks: Sequence[str]) -> dict[str, float]:
+    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows, scored one batch at a time."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from .training import feature_tensors
+
+    scores, labels = {t: [] for t in tasks}, {t: [] for t in tasks}
+    for batch in shard_set.stream(shards, encoder, tasks, 65_536):
+        outputs = model(feature_tensors(batch), training=False)
+        for task in tasks:
+            scores[task].append(np.asarray(outputs[task], dtype=np.float64))
+            labels[task].append(batch.labels[task])
+    return {task: float(roc_auc_score(np.concatenate(labels[task]), np.concatenate(scores[task]))) for task in tasks}
+
+
 def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, replicas: int, data_parallel: int,
                  local_batch: int, epochs: int = 1, learning_rate: float = 5e-3, seed: int = 0,
                  tasks: Sequence[str] = ("click", "add_to_cart", "purchase"), bottom: Sequence[int] = (64, 32),
-                 out: str | os.PathLike | None = None) -> dict:
+                 out: str | os.PathLike | None = None, dtype: str = "float32", eval_shards: Sequence[int] = (),
+                 overwrite: bool = False) -> dict:
     """Train a Keras shared-bottom model on ``train_shards``, ``data_parallel`` local batches per step.
 
     Args:
         replicas: 1 (single device: the concatenated global batch) or ``data_parallel`` (a
             ``MirroredStrategy`` over that many logical CPUs, set up by ``configure_cpu_devices``).
+        dtype: "float32" or "float64": the model is built under ``keras.config.set_floatx(dtype)``
+            (restored afterwards).
         The other arguments are those of ``torch_mtl.distributed.run_training``.
 
     Returns:
-        The report (steps, rows seen, seconds, samples per second, replicas, final loss); with ``out``
-        also written there as ``report.json``, next to the final weights ``weights.npz``.
+        The report (steps, rows seen, seconds, samples per second, replicas, final loss, and with
+        ``eval_shards`` the test AUC per task); with ``out`` also written there as ``report.json``,
+        next to the final weights ``weights.npz``.
     """
     import tensorflow as tf
 
     from ..data import get_task
     from ..data.encode import NUMERIC_FEATURES
-    from ..data.shards import ShardSet, concat_inputs, rank_shards, write_run
+    from ..data.shards import ShardSet, check_run_folder, concat_inputs, rank_shards, write_run
     from .models import SharedBottomModel
     from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
     from .weights_io import export_weights
 
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be one of ['float32', 'float64'], got {dtype!r}")
+    if out is not None:
+        check_run_folder(out, overwrite)
     if replicas not in (1, data_parallel):
         raise ValueError(f"replicas must be 1 or data_parallel ({data_parallel}), got {replicas}")
     if len(train_shards) % data_parallel:
@@ -92,11 +117,16 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
     encoder = shards.encoder(train_shards)
     strategy = (tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)]) if replicas > 1
                 else tf.distribute.get_strategy())
-    with strategy.scope():
-        model = SharedBottomModel(encoder.cardinalities, len(NUMERIC_FEATURES), tuple(tasks), bottom=tuple(bottom),
-                                  seed=seed)
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON)
-        optimizer.build(model.trainable_variables)
+    floatx = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        with strategy.scope():
+            model = SharedBottomModel(encoder.cardinalities, len(NUMERIC_FEATURES), tuple(tasks),
+                                      bottom=tuple(bottom), seed=seed)
+            optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON)
+            optimizer.build(model.trainable_variables)
+    finally:
+        keras.config.set_floatx(floatx)
 
     def local_step(features, labels, masks):
         with tf.GradientTape() as tape:
@@ -131,9 +161,12 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
             rows += sum(len(b) for b in batches)
     seconds = time.perf_counter() - start
     report = {"replicas": replicas, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
-              "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value}
+              "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value,
+              "dtype": dtype}
+    if eval_shards:
+        report["test_auc"] = evaluate_auc(model, shards, eval_shards, encoder, tasks)
     if out is not None:
-        write_run(out, export_weights(model), report)
+        write_run(out, export_weights(model), report, overwrite=overwrite)
     return report
 
 
@@ -149,13 +182,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--eval-shards", default="", help="comma-separated shard numbers for the test AUC")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     args = parser.parse_args(argv)
+    from ..data.shards import shard_list
+
     if args.replicas > 1:
         configure_cpu_devices(args.replicas)
-    run_training(args.shards, [int(k) for k in args.train_shards.split(",")], replicas=args.replicas,
+    run_training(args.shards, shard_list(args.train_shards), replicas=args.replicas,
                  data_parallel=args.data_parallel, local_batch=args.local_batch, epochs=args.epochs,
-                 learning_rate=args.learning_rate, seed=args.seed, out=args.out)
+                 learning_rate=args.learning_rate, seed=args.seed, out=args.out, dtype=args.dtype,
+                 eval_shards=shard_list(args.eval_shards), overwrite=args.overwrite)
     return 0
 
 

@@ -82,7 +82,7 @@ class FeatureInput(keras.layers.Layer):
 
     def call(self, inputs: Mapping[str, tf.Tensor]) -> tf.Tensor:
         parts = [self.embeddings[name](inputs[name]) for name in self.feature_names]
-        parts.append(ops.cast(inputs[NUMERIC_KEY], "float32"))
+        parts.append(ops.cast(inputs[NUMERIC_KEY], self.compute_dtype))
         return ops.concatenate(parts, axis=1)
 
 

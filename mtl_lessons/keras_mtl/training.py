@@ -68,8 +68,8 @@ def task_losses(outputs: Mapping[str, tf.Tensor], labels: Mapping[str, tf.Tensor
     """
     losses = {}
     for task, y in labels.items():
-        out, m = outputs[task], ops.cast(masks[task], "float32")
-        y = ops.cast(y, "float32")
+        out = outputs[task]  # float32, or float64 in a model built under keras.config.set_floatx("float64")
+        m, y = ops.cast(masks[task], out.dtype), ops.cast(y, out.dtype)
         kind = get_task(task).kind
         if kind == "binary":
             per_row = ops.binary_crossentropy(y, out, from_logits=True)

@@ -16,6 +16,11 @@ row only, and says so when asked for others.
 the P processes' batches in lock-step and trains on their concatenation, the same global batch.
 Launched under ``torchrun --nproc_per_node=P`` (``python -m mtl_lessons.torch_mtl.distributed``), the
 same function runs DDP. Both write the final weights and a small JSON report (rank 0 only).
+
+In float32 the two ways add the same numbers in a different order, so their weights differ by
+rounding (about 1e-7) after a step; over many steps such a difference can flip a ReLU for some row,
+after which the runs drift apart, both equally valid. ``dtype="float64"`` makes the rounding so small
+that the runs stay equal to well within 1e-5: the setting for checking the algorithm.
 """
 from __future__ import annotations
 
@@ -24,18 +29,43 @@ import os
 import time
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..data import get_task
 from ..data.encode import NUMERIC_FEATURES
-from ..data.shards import ShardSet, concat_inputs, rank_shards, write_run
+from ..data.shards import ShardSet, check_run_folder, concat_inputs, rank_shards, shard_list, write_run
 from .models import SharedBottomModel
 from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
 from .weights_io import export_weights
 
 FUNNEL = ("click", "add_to_cart", "purchase")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+EVAL_ROWS = 65_536
+
+
+def _as_dtype(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    return {name: t.to(dtype) if t.is_floating_point() else t for name, t in tensors.items()}
+
+
+def evaluate_auc(model: torch.nn.Module, shard_set: ShardSet, shards: Sequence[int], encoder,
+                 tasks: Sequence[str]) -> dict[str, float]:
+    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows, scored one batch at a time."""
+    from sklearn.metrics import roc_auc_score
+
+    dtype = next(model.parameters()).dtype
+    scores, labels = {t: [] for t in tasks}, {t: [] for t in tasks}
+    model.eval()
+    with torch.no_grad():
+        for batch in shard_set.stream(shards, encoder, tasks, EVAL_ROWS):
+            outputs = model(_as_dtype(feature_tensors(batch), dtype))
+            for task in tasks:
+                scores[task].append(outputs[task].double().numpy())
+                labels[task].append(batch.labels[task])
+    model.train()
+    return {task: float(roc_auc_score(np.concatenate(labels[task]), np.concatenate(scores[task]))) for task in tasks}
 
 
 class ShardDataset(torch.utils.data.IterableDataset):
@@ -60,7 +90,8 @@ class ShardDataset(torch.utils.data.IterableDataset):
 def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, data_parallel: int,
                  local_batch: int, epochs: int = 1, learning_rate: float = 5e-3, seed: int = 0,
                  tasks: Sequence[str] = FUNNEL, bottom: Sequence[int] = (64, 32),
-                 out: str | os.PathLike | None = None, threads: int | None = None) -> dict:
+                 out: str | os.PathLike | None = None, threads: int | None = None, dtype: str = "float32",
+                 eval_shards: Sequence[int] = (), overwrite: bool = False) -> dict:
     """Train a shared-bottom model on ``train_shards`` with ``data_parallel`` batches per step.
 
     Under ``torchrun`` (``WORLD_SIZE`` = ``data_parallel``) each process trains on its own batch and DDP
@@ -77,10 +108,14 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
         tasks: tasks labelled on every row (see the module docstring).
         out: where rank 0 writes ``weights.npz`` and ``report.json`` (a folder); None: nothing written.
         threads: ``torch.set_num_threads`` for this process (None: leave PyTorch's default).
+        dtype: "float32" (training) or "float64" (checking that two ways of training agree).
+        eval_shards: shards on which rank 0 reports each task's ROC AUC after training (none: no AUC).
+        overwrite: replace ``out``'s files of an earlier run (otherwise refused before training starts).
 
     Returns:
-        The report: steps, rows seen, seconds, samples per second, world size, and the loss of the last
-        global batch (under DDP: the mean of the processes' losses, all-reduced).
+        The report: steps, rows seen, seconds of the training loop, samples per second, world size, the
+        loss of the last global batch (under DDP: the mean of the processes' losses, all-reduced) and,
+        with ``eval_shards``, ``test_auc`` (task → AUC).
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -89,6 +124,10 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
     if len(train_shards) % data_parallel:
         raise ValueError(f"train_shards ({len(train_shards)}) must be a multiple of data_parallel ({data_parallel}), "
                          "so that every process reads as many rows")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    if out is not None:
+        check_run_folder(out, overwrite)
     masked = [t for t in tasks if get_task(t).rows != "all"]
     if masked:
         raise ValueError(f"tasks {masked} are labelled on some rows only: DDP's average of per-process means is not "
@@ -103,7 +142,7 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
         encoder = shards.encoder(train_shards)
         torch.manual_seed(seed)
         model = SharedBottomModel(encoder.cardinalities, len(NUMERIC_FEATURES), tuple(tasks), bottom=tuple(bottom),
-                                  seed=seed)
+                                  seed=seed).to(DTYPES[dtype])
         net = DistributedDataParallel(model) if distributed else model
         optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=ADAM_EPSILON)
         parts = [rank] if distributed else list(range(data_parallel))
@@ -114,8 +153,8 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
                        for part in parts]
             for batches in zip(*streams, strict=True):
                 batch = batches[0] if len(batches) == 1 else concat_inputs(batches)
-                labels, masks = label_tensors(batch, tasks)
-                losses = task_losses(net(feature_tensors(batch)), labels, masks)
+                labels, masks = (_as_dtype(t, DTYPES[dtype]) for t in label_tensors(batch, tasks))
+                losses = task_losses(net(_as_dtype(feature_tensors(batch), DTYPES[dtype])), labels, masks)
                 loss = sum(losses.values())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -130,9 +169,11 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, d
         loss_value = float(last_loss) if steps else float("nan")
         report = {"world_size": world, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
                   "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds,
-                  "final_loss": loss_value, "threads": torch.get_num_threads()}
+                  "final_loss": loss_value, "threads": torch.get_num_threads(), "dtype": dtype}
+        if eval_shards and rank == 0:
+            report["test_auc"] = evaluate_auc(model, shards, eval_shards, encoder, tasks)
         if out is not None and rank == 0:
-            write_run(out, export_weights(model), report)
+            write_run(out, export_weights(model), report, overwrite=overwrite)
         return report
     finally:
         if distributed:
@@ -150,11 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    parser.add_argument("--eval-shards", default="", help="comma-separated shard numbers for the test AUC")
     parser.add_argument("--out", required=True, help="folder for weights.npz and report.json (rank 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     args = parser.parse_args(argv)
-    run_training(args.shards, [int(k) for k in args.train_shards.split(",")], data_parallel=args.data_parallel,
+    run_training(args.shards, shard_list(args.train_shards), data_parallel=args.data_parallel,
                  local_batch=args.local_batch, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
-                 out=args.out, threads=args.threads)
+                 out=args.out, threads=args.threads, dtype=args.dtype, eval_shards=shard_list(args.eval_shards),
+                 overwrite=args.overwrite)
     return 0
 
 
