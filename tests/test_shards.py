@@ -69,6 +69,28 @@ def test_streamed_and_in_memory_inputs_are_identical(shard_dir):
         np.testing.assert_array_equal(streamed.masks[task], whole.masks[task])
 
 
+def test_stream_batches_are_exact_whatever_the_row_groups(tmp_path, shard_dir):
+    """Parquet's reader stops a batch at each row-group end; the stream regroups to exactly batch_rows."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "small_row_groups"
+    shutil.copytree(shard_dir, folder)
+    path = folder / S.shard_name(0)
+    pq.write_table(pq.read_table(path), path, row_group_size=700)  # 6,000 rows: 8 groups of 700, one of 400
+    shards = S.ShardSet.open(folder)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 9
+    encoder = shards.encoder([0])
+    batches = list(shards.stream([0, 1], encoder, TASKS, batch_rows=1_000))
+    assert [len(b) for b in batches] == [1_000] * 12
+    whole = shards.load_inputs([0, 1], encoder, TASKS)
+    streamed = S.concat_inputs(batches)
+    np.testing.assert_array_equal(streamed.categorical["user_id"], whole.categorical["user_id"])
+    np.testing.assert_array_equal(streamed.numeric, whole.numeric)
+    assert [len(b) for b in shards.stream([0], encoder, TASKS, batch_rows=1_300)] == [1_300] * 4 + [800]
+
+
 def test_the_streamed_statistics_equal_fit_on_the_whole_table(shard_dir):
     shards = S.ShardSet.open(shard_dir)
     streamed = shards.encoder([0, 1, 2])
@@ -81,6 +103,31 @@ def test_the_streamed_statistics_equal_fit_on_the_whole_table(shard_dir):
 def test_rank_shards_deal_the_training_shards_round_robin():
     assert S.rank_shards([0, 1, 2, 3, 4, 5], 0, 2) == [0, 2, 4]
     assert S.rank_shards([0, 1, 2, 3, 4, 5], 1, 2) == [1, 3, 5]
+
+
+def test_shard_list_reads_a_command_lines_shard_numbers():
+    assert S.shard_list("0,1, 2") == [0, 1, 2] and S.shard_list("") == []
+    with pytest.raises(ValueError, match="comma-separated integers such as 0,1,2, got '0;1'"):
+        S.shard_list("0;1")
+
+
+def test_a_run_folder_is_never_overwritten_unless_asked(tmp_path):
+    weights, report = {"w": np.arange(3.0)}, {"steps": 1}
+    S.write_run(tmp_path / "run", weights, report)
+    with pytest.raises(FileExistsError, match=r"out run/ already holds \['weights.npz', 'report.json'\]"):
+        S.write_run(tmp_path / "run", {"w": np.zeros(3)}, {"steps": 2})
+    with np.load(tmp_path / "run" / "weights.npz") as kept:
+        np.testing.assert_array_equal(kept["w"], np.arange(3.0))
+    S.write_run(tmp_path / "run", {"w": np.zeros(3)}, {"steps": 2}, overwrite=True)
+    assert json.loads((tmp_path / "run" / "report.json").read_text()) == {"steps": 2}
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "report.json").write_text("{}")  # only one of the two files: still refused, nothing written
+    with pytest.raises(FileExistsError):
+        S.write_run(tmp_path / "other", weights, report)
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["report.json"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="exists and is not a folder"):
+        S.check_run_folder(tmp_path / "file", overwrite=True)
 
 
 def test_bad_arguments_are_named(tmp_path, shard_dir):

@@ -25,6 +25,12 @@ def _shards_expected() -> list[int]:
     return rank_shards(spec["train_shards"], spec["rank"], spec["processes"])
 
 
+def _brief(answer) -> str:
+    """An answer's repr on one line, at most 60 characters."""
+    text = " ".join(repr(_plain(answer)).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _shard_numbers(answer) -> list[int] | None:
     """A list, tuple, set, range or 1-D integer array of shard numbers, sorted; None for anything else."""
     if isinstance(answer, np.ndarray) and answer.ndim == 1 and answer.dtype.kind in "iu":
@@ -45,7 +51,7 @@ def lesson11_data_parallel(shards_of_process, rows_per_step) -> None:
     given = _plain(shards_of_process)
     shards = _shard_numbers(given)
     if shards is None:
-        print(f"Exercise 1: not yet — give process 2's shards as a list of ints, got {given!r}.")
+        print(f"Exercise 1: not yet — give process 2's shards as a list of ints, got {_brief(given)}.")
         return
     expected = _shards_expected()
     if shards != expected:
@@ -76,7 +82,7 @@ def lesson11_masked_mean(average_of_means, global_mean) -> None:
         return
     first, second = _finite_float(_as_one(average_of_means)), _finite_float(_as_one(global_mean))
     if first is None or second is None:
-        print(f"Exercise 2: not yet — give two numbers, got {_plain(average_of_means)!r} and {_plain(global_mean)!r}.")
+        print(f"Exercise 2: not yet — give two numbers, got {_brief(average_of_means)} and {_brief(global_mean)}.")
         return
     right = _close(first, average), _close(second, overall)
     if all(right):
@@ -104,7 +110,7 @@ def lesson11_float32_drift(float32_gap, ddp_is_wrong) -> None:
         return
     gap = _finite_float(_as_one(float32_gap))
     if gap is None or gap < 0:
-        print(f"Exercise 3: not yet — the gap is a largest absolute difference, a number ≥ 0; got {_plain(float32_gap)!r}.")
+        print(f"Exercise 3: not yet — the gap is a largest absolute difference, a number ≥ 0; got {_brief(float32_gap)}.")
         return
     if gap < FLOAT64_GAP:
         print(f"Exercise 3: not yet — a gap of {gap:.1e} is what the float64 runs give; run both again with "
@@ -112,7 +118,7 @@ def lesson11_float32_drift(float32_gap, ddp_is_wrong) -> None:
         return
     verdict = _plain(ddp_is_wrong)
     if not isinstance(verdict, (bool, np.bool_)):
-        print(f"Exercise 3: the gap is plausible; for the second answer give True or False, got {verdict!r}.")
+        print(f"Exercise 3: the gap is plausible; for the second answer give True or False, got {_brief(verdict)}.")
         return
     if verdict:
         print("Exercise 3: not yet — the float64 runs agree below 1e-10, so DDP's gradient is the global batch's; "

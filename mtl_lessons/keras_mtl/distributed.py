@@ -191,10 +191,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.replicas > 1:
         configure_cpu_devices(args.replicas)
-    run_training(args.shards, shard_list(args.train_shards), replicas=args.replicas,
-                 data_parallel=args.data_parallel, local_batch=args.local_batch, epochs=args.epochs,
-                 learning_rate=args.learning_rate, seed=args.seed, out=args.out, dtype=args.dtype,
-                 eval_shards=shard_list(args.eval_shards), overwrite=args.overwrite)
+    try:
+        run_training(args.shards, shard_list(args.train_shards), replicas=args.replicas,
+                     data_parallel=args.data_parallel, local_batch=args.local_batch, epochs=args.epochs,
+                     learning_rate=args.learning_rate, seed=args.seed, out=args.out, dtype=args.dtype,
+                     eval_shards=shard_list(args.eval_shards), overwrite=args.overwrite)
+    except (ValueError, FileExistsError) as error:  # a clear one-line message, not a traceback
+        parser.error(str(error))
     return 0
 
 

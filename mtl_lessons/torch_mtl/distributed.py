@@ -196,10 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for weights.npz and report.json (rank 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out")
     args = parser.parse_args(argv)
-    run_training(args.shards, shard_list(args.train_shards), data_parallel=args.data_parallel,
-                 local_batch=args.local_batch, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
-                 out=args.out, threads=args.threads, dtype=args.dtype, eval_shards=shard_list(args.eval_shards),
-                 overwrite=args.overwrite)
+    try:
+        run_training(args.shards, shard_list(args.train_shards), data_parallel=args.data_parallel,
+                     local_batch=args.local_batch, epochs=args.epochs, learning_rate=args.learning_rate, seed=args.seed,
+                     out=args.out, threads=args.threads, dtype=args.dtype, eval_shards=shard_list(args.eval_shards),
+                     overwrite=args.overwrite)
+    except (ValueError, FileExistsError) as error:  # a clear one-line message, not a traceback
+        parser.error(str(error))
     return 0
 
 
