@@ -66,6 +66,7 @@ def test_exercise_1_names_the_slip_for_the_shards(shards, hint, capsys):
 def test_exercise_1_names_the_local_batch_slip(capsys):
     out = _run(exercises.lesson11_data_parallel, SHARDS_OF_2, 1024, capsys=capsys)
     assert "1,024 is one process's local batch" in out
+    assert "whole number of rows" in _run(exercises.lesson11_data_parallel, SHARDS_OF_2, 4096.4, capsys=capsys)
     out = _run(exercises.lesson11_data_parallel, SHARDS_OF_2, 8192, capsys=capsys)
     assert "not yet" in out and "P × B" in out
 
@@ -113,6 +114,7 @@ def test_exercise_3_names_the_slips(capsys):
     assert "round differently" in _run(exercises.lesson11_float32_drift, 0.02, True, capsys=capsys)
     assert "give True or False" in _run(exercises.lesson11_float32_drift, 0.02, "no", capsys=capsys)
     assert "a number ≥ 0" in _run(exercises.lesson11_float32_drift, -0.02, False, capsys=capsys)
+    assert "larger than the weights themselves" in _run(exercises.lesson11_float32_drift, 1e6, False, capsys=capsys)
 
 
 @pytest.mark.parametrize("answer", WRONG)

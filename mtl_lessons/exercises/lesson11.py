@@ -61,6 +61,10 @@ def lesson11_data_parallel(shards_of_process, rows_per_step) -> None:
         print(f"Exercise 1: not yet — {shards} are not process 2's shards. {hint}")
         return
     rows = _as_one(rows_per_step)
+    if _finite_float(rows) is not None and not float(rows).is_integer():
+        print(f"Exercise 1: the shards are right; not yet for the rows — a step sees a whole number of rows, "
+              f"got {_brief(rows_per_step)}.")
+        return
     if _finite_float(rows) == spec["local_batch"]:
         print("Exercise 1: the shards are right; not yet for the rows — 1,024 is one process's local batch; "
               "one step averages the gradients of all four processes' batches.")
@@ -101,6 +105,8 @@ def lesson11_masked_mean(average_of_means, global_mean) -> None:
 
 FLOAT64_GAP = 1e-10
 """Below this, two runs agreed as float64 runs do; float32 rounding alone moves weights by ~1e-7 in one step."""
+LARGEST_PLAUSIBLE_GAP = 1.0
+"""The lesson's trained weights are all well below 1 in size, so two runs cannot differ by more."""
 
 
 @_never_raise("Exercise 3", ". Give a number and True or False.", detail=0)
@@ -111,6 +117,10 @@ def lesson11_float32_drift(float32_gap, ddp_is_wrong) -> None:
     gap = _finite_float(_as_one(float32_gap))
     if gap is None or gap < 0:
         print(f"Exercise 3: not yet — the gap is a largest absolute difference, a number ≥ 0; got {_brief(float32_gap)}.")
+        return
+    if gap > LARGEST_PLAUSIBLE_GAP:
+        print(f"Exercise 3: not yet — a gap of {gap:.1e} is larger than the weights themselves (well below 1); "
+              "take the largest absolute difference of the two runs' weights, max |w_one − w_ddp|.")
         return
     if gap < FLOAT64_GAP:
         print(f"Exercise 3: not yet — a gap of {gap:.1e} is what the float64 runs give; run both again with "
@@ -124,5 +134,5 @@ def lesson11_float32_drift(float32_gap, ddp_is_wrong) -> None:
         print("Exercise 3: not yet — the float64 runs agree below 1e-10, so DDP's gradient is the global batch's; "
               "in float32 the two runs sum the same numbers in another order and round differently.")
         return
-    print(f"Exercise 3: correct ✓ — a gap of {gap:.1e} is rounding (~1e-7 per step) that a flipped ReLU or Adam's "
-          "normalisation can amplify; both runs are equally valid trainings.")
+    print(f"Exercise 3: correct ✓ — a gap of {gap:.1e} comes from rounding (~1e-7 per step), which a flipped ReLU "
+          "can amplify; both runs are equally valid trainings.")

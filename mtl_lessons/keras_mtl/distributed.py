@@ -160,7 +160,7 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
             steps += 1
             rows += sum(len(b) for b in batches)
     seconds = time.perf_counter() - start
-    report = {"replicas": replicas, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
+    report = {"replicas": strategy.num_replicas_in_sync, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
               "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value,
               "dtype": dtype}
     if eval_shards:
