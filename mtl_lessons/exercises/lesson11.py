@@ -17,7 +17,7 @@ LESSON11_DATA_PARALLEL = {"train_shards": tuple(range(8)), "processes": 4, "rank
 """Exercise 11.1: eight training shards dealt to four processes; process 2's shards and the rows per step."""
 
 LESSON11_MASKED = {"sums": (3.0, 9.0), "counts": (1, 9)}
-"""Exercise 11.2: two processes' summed rating losses S_r over their m_r purchased rows."""
+"""Exercise 11.2: the summed rating losses S_r of processes 0 and 1 over their m_r purchased rows."""
 
 
 def _shards_expected() -> list[int]:
@@ -90,17 +90,17 @@ def lesson11_masked_mean(average_of_means, global_mean) -> None:
         return
     right = _close(first, average), _close(second, overall)
     if all(right):
-        print("Exercise 2: correct ✓ — the lone purchase of process 1 weighs as much as the nine of process 2.")
+        print("Exercise 2: correct ✓ — the lone purchase of process 0 weighs as much as the nine of process 1.")
     elif _close(first, overall) and _close(second, average):
         print("Exercise 2: not yet — the two answers are swapped: DDP averages each process's own mean.")
     elif right[0]:
         print("Exercise 2: the average of means is right; not yet for the global mean — divide the summed losses "
-              "by the summed counts, (S_1 + S_2) / (m_1 + m_2).")
+              "by the summed counts, (S_0 + S_1) / (m_0 + m_1).")
     elif right[1]:
         print("Exercise 2: the global mean is right; not yet for the average of means — each process divides by its "
-              "own count first: (S_1/m_1 + S_2/m_2) / 2.")
+              "own count first: (S_0/m_0 + S_1/m_1) / 2.")
     else:
-        print("Exercise 2: not yet — neither number matches: (S_1/m_1 + S_2/m_2) / 2 and (S_1 + S_2) / (m_1 + m_2).")
+        print("Exercise 2: not yet — neither number matches: (S_0/m_0 + S_1/m_1) / 2 and (S_0 + S_1) / (m_0 + m_1).")
 
 
 FLOAT64_GAP = 1e-10
