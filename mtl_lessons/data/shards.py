@@ -246,6 +246,25 @@ def concat_inputs(parts: Sequence[ModelInputs]) -> ModelInputs:
         masks={k: np.concatenate([p.masks[k] for p in parts]) for k in first.masks})
 
 
+def stream_auc(shard_set: ShardSet, shards: Sequence[int], encoder: FeatureEncoder, tasks: Sequence[str],
+               score) -> dict[str, float]:
+    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows, streamed one Parquet row group at a time.
+
+    Args:
+        score: a function of one ``ModelInputs`` batch returning task → scores (n,) (probabilities or
+            logits: AUC depends only on their order).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores, labels = {t: [] for t in tasks}, {t: [] for t in tasks}
+    for batch in shard_set.stream(shards, encoder, tasks, ROW_GROUP):
+        batch_scores = score(batch)
+        for task in tasks:
+            scores[task].append(np.asarray(batch_scores[task], dtype=np.float64))
+            labels[task].append(batch.labels[task])
+    return {task: float(roc_auc_score(np.concatenate(labels[task]), np.concatenate(scores[task]))) for task in tasks}
+
+
 def shard_list(text: str) -> list[int]:
     """Shard numbers from a command line's comma-separated list ("0,1,2"; "" is none)."""
     try:

@@ -57,19 +57,12 @@ def shard_dataset(shard_set, shards: Sequence[int], encoder, tasks: Sequence[str
 
 
 def evaluate_auc(model, shard_set, shards: Sequence[int], encoder, tasks: Sequence[str]) -> dict[str, float]:
-    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows, scored one batch at a time."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
+    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows (``data.shards.stream_auc``)."""
+    from ..data.shards import stream_auc
     from .training import feature_tensors
 
-    scores, labels = {t: [] for t in tasks}, {t: [] for t in tasks}
-    for batch in shard_set.stream(shards, encoder, tasks, 65_536):
-        outputs = model(feature_tensors(batch), training=False)
-        for task in tasks:
-            scores[task].append(np.asarray(outputs[task], dtype=np.float64))
-            labels[task].append(batch.labels[task])
-    return {task: float(roc_auc_score(np.concatenate(labels[task]), np.concatenate(scores[task]))) for task in tasks}
+    return stream_auc(shard_set, shards, encoder, tasks,
+                      lambda batch: {t: o.numpy() for t, o in model(feature_tensors(batch), training=False).items()})
 
 
 def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, replicas: int, data_parallel: int,
@@ -160,8 +153,8 @@ def run_training(shard_dir: str | os.PathLike, train_shards: Sequence[int], *, r
             steps += 1
             rows += sum(len(b) for b in batches)
     seconds = time.perf_counter() - start
-    report = {"replicas": strategy.num_replicas_in_sync, "data_parallel": data_parallel, "local_batch": local_batch, "steps": steps,
-              "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value,
+    report = {"replicas": strategy.num_replicas_in_sync, "data_parallel": data_parallel, "local_batch": local_batch,
+              "steps": steps, "rows_seen": rows, "seconds": seconds, "samples_per_second": rows / seconds, "final_loss": loss_value,
               "dtype": dtype}
     if eval_shards:
         report["test_auc"] = evaluate_auc(model, shards, eval_shards, encoder, tasks)

@@ -29,21 +29,19 @@ import os
 import time
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ..data import get_task
 from ..data.encode import NUMERIC_FEATURES
-from ..data.shards import ShardSet, check_run_folder, concat_inputs, rank_shards, shard_list, write_run
+from ..data.shards import ShardSet, check_run_folder, concat_inputs, rank_shards, shard_list, stream_auc, write_run
 from .models import SharedBottomModel
 from .training import ADAM_EPSILON, feature_tensors, label_tensors, task_losses
 from .weights_io import export_weights
 
 FUNNEL = ("click", "add_to_cart", "purchase")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-EVAL_ROWS = 65_536
 
 
 def _as_dtype(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
@@ -52,20 +50,14 @@ def _as_dtype(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str,
 
 def evaluate_auc(model: torch.nn.Module, shard_set: ShardSet, shards: Sequence[int], encoder,
                  tasks: Sequence[str]) -> dict[str, float]:
-    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows, scored one batch at a time."""
-    from sklearn.metrics import roc_auc_score
-
+    """ROC AUC of each binary task of ``tasks`` on ``shards``' rows (``data.shards.stream_auc``)."""
     dtype = next(model.parameters()).dtype
-    scores, labels = {t: [] for t in tasks}, {t: [] for t in tasks}
     model.eval()
     with torch.no_grad():
-        for batch in shard_set.stream(shards, encoder, tasks, EVAL_ROWS):
-            outputs = model(_as_dtype(feature_tensors(batch), dtype))
-            for task in tasks:
-                scores[task].append(outputs[task].double().numpy())
-                labels[task].append(batch.labels[task])
+        auc = stream_auc(shard_set, shards, encoder, tasks,
+                         lambda batch: {t: o.numpy() for t, o in model(_as_dtype(feature_tensors(batch), dtype)).items()})
     model.train()
-    return {task: float(roc_auc_score(np.concatenate(labels[task]), np.concatenate(scores[task]))) for task in tasks}
+    return auc
 
 
 class ShardDataset(torch.utils.data.IterableDataset):
