@@ -89,6 +89,36 @@ class FeatureInput(keras.layers.Layer):
 _embedding_dims = embedding_dims  # FeatureInput's argument shadows the function's name
 
 
+class TextEncoder(keras.layers.Layer):
+    """A text as the mean embedding of its hashed character n-grams (``data.hashing.hash_texts``).
+
+    h = (1/|G|) Σ_{g ∈ G} E[id(g)] over the non-padding ids G (id 0 is padding): an ``Embedding`` and a
+    masked mean; an empty text gives the zero vector. The Keras twin of ``torch_mtl.TextEncoder``.
+
+    Input: int (n, L) ids. Output: (n, ``dim``).
+    """
+
+    def __init__(self, n_buckets: int, dim: int, *, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        for name, value, low in (("n_buckets", n_buckets, 2), ("dim", dim, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+        self.n_buckets, self.dim = int(n_buckets), int(dim)
+        self.embedding = keras.layers.Embedding(
+            self.n_buckets, self.dim, name="embedding_text",
+            embeddings_initializer=keras.initializers.RandomUniform(
+                -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE, seed=_seeds(seed).next()))
+
+    def build(self, input_shape=None) -> None:
+        self.embedding.build((None,))
+        self.built = True
+
+    def call(self, ids):
+        vectors = self.embedding(ids)
+        present = ops.expand_dims(ops.cast(ops.not_equal(ids, 0), vectors.dtype), -1)
+        return ops.sum(vectors * present, axis=1) / ops.maximum(ops.sum(present, axis=1), 1.0)
+
+
 def mlp_block(in_features: int, hidden: Sequence[int], dropout: float = 0.0, *,
               seed: int | None | _Seeds = None, name: str | None = None) -> keras.Sequential:
     """Dense(size) → ReLU (→ Dropout(``dropout``)) for each size in ``hidden``, built for

@@ -77,6 +77,36 @@ class FeatureInput(nn.Module):
 _embedding_dims = embedding_dims  # FeatureInput's argument shadows the function's name
 
 
+class TextEncoder(nn.Module):
+    """A text as the mean embedding of its hashed character n-grams (``data.hashing.hash_texts``).
+
+    h = (1/|G|) Σ_{g ∈ G} E[id(g)], over the text's non-padding ids G (id 0 is padding); an empty text
+    gives the zero vector. Implemented by ``nn.EmbeddingBag(mode="mean", padding_idx=0)``.
+
+    Args:
+        n_buckets: size of the id space (``hash_texts``' ``n_buckets``).
+        dim: embedding size.
+        seed: seed of the initialisation (uniform(−0.05, 0.05)); None: global generator.
+
+    Input: int64 (n, L) ids. Output: float32 (n, ``dim``).
+    """
+
+    def __init__(self, n_buckets: int, dim: int, *, seed: int | None = None):
+        super().__init__()
+        for name, value, low in (("n_buckets", n_buckets, 2), ("dim", dim, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+        self.n_buckets, self.dim = int(n_buckets), int(dim)
+        with _seeded(seed):
+            self.bag = nn.EmbeddingBag(self.n_buckets, self.dim, mode="mean", padding_idx=0)
+            with torch.no_grad():
+                nn.init.uniform_(self.bag.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+                self.bag.weight[0].zero_()
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.bag(ids)
+
+
 def mlp_block(in_features: int, hidden: Sequence[int], dropout: float = 0.0, *,
               seed: int | None = None) -> nn.Sequential:
     """Linear(→ size) → ReLU (→ Dropout(``dropout``)) for each size in ``hidden``.
