@@ -29,7 +29,11 @@ def test_every_intent_occurs_and_names_what_it_is_about(utterances):
     assert set(utterances["intent"]) == set(T.INTENTS)
     assert (utterances["intent_zh"] == utterances["intent"].map(T.INTENT_ZH)).all()
     find = utterances[(utterances["intent"] == "find_item") & ~utterances["typo"]]
-    assert all(any(word in t for word in T.CATEGORY_WORDS[c]) for t, c in zip(find["text"], find["category"]))
+    named = find[~find["vague"]]
+    assert all(any(word in t for word in T.CATEGORY_WORDS[c]) for t, c in zip(named["text"], named["category"]))
+    every_word = [w for words in T.CATEGORY_WORDS.values() for w in words]
+    assert not any(w in t for t in find.loc[find["vague"], "text"] for w in every_word)
+    assert 0.25 < find["vague"].mean() < 0.35 and not utterances.loc[utterances["intent"] != "find_item", "vague"].any()
     about_item = utterances[utterances["intent"].isin(T.ITEM_INTENTS)]
     assert (about_item["item_id"] >= 0).all()
     items = SHOP.items.set_index("item_id")
@@ -71,6 +75,9 @@ def test_each_qa_question_has_exactly_one_true_answer(utterances):
         truth = T.answer_text(row.attribute, attributes.loc[row.item_id, row.attribute])
         assert len(row.candidates) == 4 and len(set(row.candidates)) == 4
         assert [c == truth for c in row.candidates].count(True) == 1 and row.candidates[row.answer_index] == truth
+        # every candidate is a statement of this item's record, each about a different field
+        record = {T.answer_text(f, attributes.loc[row.item_id, f]) for f in T.QA_ATTRIBUTE.values()}
+        assert set(row.candidates) <= record
     assert qa["answer_index"].value_counts().min() > len(qa) / 8  # the right answer is not always in one place
 
 
@@ -99,20 +106,32 @@ def test_reviews_follow_the_logs_sentiment():
     assert len(reviews) == len(labelled) and (reviews["sentiment"].to_numpy() == labelled["sentiment"].to_numpy()).all()
     assert SHOP.impressions.set_index("impression_id").loc[reviews["impression_id"], "purchase"].eq(1).all()
     for row in reviews.itertuples(index=False):
-        assert row.text in {t.format(category=w, material=m) for t in T.REVIEW_TEMPLATES[row.sentiment]
+        templates = T.NEUTRAL_REVIEWS if row.neutral else T.REVIEW_TEMPLATES[row.sentiment]
+        assert row.text in {t.format(category=w, material=m) for t in templates
                             for w in T.CATEGORY_WORDS[row.category] for m in T.MATERIALS[row.category]}
+    assert 0.3 < reviews["neutral"].mean() < 0.5
+    # a neutral review's sentiment is the label, whichever it is: both occur
+    assert set(reviews.loc[reviews["neutral"], "sentiment"]) == {0, 1}
 
 
 def test_search_queries_name_their_category():
     queries = T.search_queries(SHOP, 2_000)
-    assert all(any(w in t for w in T.CATEGORY_WORDS[c]) for t, c in zip(queries["text"], queries["category"]))
+    named = queries[~queries["vague"]]
+    assert all(any(w in t for w in T.CATEGORY_WORDS[c]) for t, c in zip(named["text"], named["category"]))
+    assert queries.loc[queries["vague"], "text"].isin(T.VAGUE_QUERIES).all() and 0.45 < queries["vague"].mean() < 0.55
+    # one impression of the same shopper; shoppers drawn uniformly, not by activity
+    rows = SHOP.impressions.set_index("impression_id").loc[queries["impression_id"]]
+    assert (rows["user_id"].to_numpy() == queries["user_id"].to_numpy()).all()
+    per_user = SHOP.impressions.groupby("user_id").size()
+    quiet = per_user.index[per_user <= per_user.median()]
+    assert queries["user_id"].isin(quiet).mean() > 0.4
     next_category = SHOP.impressions.set_index("impression_id").loc[queries["impression_id"], "next_category"].astype(str)
     assert (next_category.to_numpy() == queries["category"].to_numpy()).all()
 
 
 @pytest.mark.parametrize("kwargs, message", [({"n_utterances": 0}, "n_utterances must be an integer ≥ 1"),
                                              ({"typo_rate": 1.5}, r"typo_rate must be a number in \[0, 1\]"),
-                                             ({"n_candidates": 1}, r"n_candidates must be an integer in \[2, 10\]"),
+                                             ({"n_candidates": 1}, r"n_candidates must be an integer in \[2, 5\]"),
                                              ({"n_utterances": True}, "n_utterances must be an integer")])
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -75,6 +75,10 @@ TEMPLATES = {
     "return_exchange": ("{item}可以退货吗？", "{item}不合适能换吗？", "{item}支持几天无理由退换？"),
     "chitchat": ("你好呀", "今天天气真好", "你是机器人吗？", "谢谢你", "随便看看"),
 }
+VAGUE_FIND_TEMPLATES = ("{open}点好物{close}", "最近有什么值得买的{close}", "{open}，随便推荐点{close}")
+"""find_item phrasings that name no category: what the shopper wants is their taste, not their words."""
+VAGUE_SHARE = 0.3
+"""Share of find_item utterances that name no category."""
 TYPO_SWAPS = {"的": "得", "吗": "嘛", "么": "麽", "码": "吗", "换": "唤", "货": "伙", "推": "堆", "荐": "见"}
 """Common slips of a Chinese input method (homophones or near-homophones)."""
 
@@ -86,7 +90,8 @@ class TextConfig:
     Attributes:
         n_utterances: shopper utterances to generate (≥ 1).
         typo_rate: share of utterances with one typo, in [0, 1].
-        n_candidates: candidates per QA question and per response-selection example (2 … 10).
+        n_candidates: candidates per QA question and per response-selection example (2 … 5: an item's
+            record has five fields).
     """
 
     n_utterances: int = 20_000
@@ -101,8 +106,8 @@ class TextConfig:
                 or not 0 <= self.typo_rate <= 1:
             raise ValueError(f"typo_rate must be a number in [0, 1], got {self.typo_rate!r}")
         if isinstance(self.n_candidates, bool) or not isinstance(self.n_candidates, (int, np.integer)) \
-                or not 2 <= self.n_candidates <= 10:
-            raise ValueError(f"n_candidates must be an integer in [2, 10], got {self.n_candidates!r}")
+                or not 2 <= self.n_candidates <= 5:
+            raise ValueError(f"n_candidates must be an integer in [2, 5], got {self.n_candidates!r}")
 
 
 def brand_name(brand: int) -> str:
@@ -169,7 +174,8 @@ def generate_utterances(shop, config: TextConfig = TextConfig()) -> pd.DataFrame
         before its typo), ``category``
         (the wanted category for find_item, the item's for item intents, "" for chitchat), ``item_id``
         (−1 unless an item intent), ``typo`` (bool), ``from_click`` (bool: the category or item came
-        from the shopper's clicks).
+        from the shopper's clicks), ``vague`` (bool: a find_item utterance that names no category,
+        ``VAGUE_SHARE`` of them).
     """
     if not isinstance(config, TextConfig):
         raise ValueError(f"config must be a TextConfig, got {type(config).__name__}")
@@ -189,7 +195,11 @@ def generate_utterances(shop, config: TextConfig = TextConfig()) -> pd.DataFrame
         item = int(mine[rng.integers(len(mine))]) if from_click else int(rng.integers(len(items)))
         category, item_id = "", -1
         template = TEMPLATES[intent][int(rng.integers(len(TEMPLATES[intent])))]
+        vague = False
         if intent == "find_item":
+            vague = bool(rng.random() < VAGUE_SHARE)
+            if vague:
+                template = VAGUE_FIND_TEMPLATES[int(rng.integers(len(VAGUE_FIND_TEMPLATES)))]
             category = item_categories.loc[item]
             words = CATEGORY_WORDS[category]
             openers, closers = STYLE[segment]
@@ -202,9 +212,9 @@ def generate_utterances(shop, config: TextConfig = TextConfig()) -> pd.DataFrame
             text, from_click = template, False
         typo = bool(rng.random() < config.typo_rate)
         rows.append((int(user), segment, intent, INTENT_ZH[intent], _typo(text, rng) if typo else text, text, category,
-                     item_id, typo, from_click))
+                     item_id, typo, from_click, vague))
     return pd.DataFrame(rows, columns=["user_id", "segment", "intent", "intent_zh", "text", "clean_text", "category",
-                                       "item_id", "typo", "from_click"])
+                                       "item_id", "typo", "from_click", "vague"])
 
 
 QA_ATTRIBUTE = {"compare_price": "price", "ask_size": "sizes", "ask_material": "material", "ask_shipping": "ship_days",
@@ -231,26 +241,13 @@ def answer_text(attribute: str, value) -> str:
     raise ValueError(f"attribute must be one of {sorted(set(QA_ATTRIBUTE.values()))}, got {attribute!r}")
 
 
-def _other_values(attribute: str, value, category: str, rng: np.random.Generator, k: int) -> list:
-    """``k`` values of ``attribute`` that differ from ``value`` and from each other (the distractors)."""
-    if attribute == "price":
-        pool = [round(float(value) * factor, 2) for factor in (0.5, 0.7, 1.3, 1.6, 2.0, 2.5, 3.0)]
-    elif attribute == "sizes":
-        pool = [ONE_SIZE, *("/".join(sizes) for sizes in SIZES.values())]
-    elif attribute == "material":
-        pool = list(dict.fromkeys([*MATERIALS[category], *(m for ms in MATERIALS.values() for m in ms)]))
-    elif attribute == "ship_days":
-        pool = [1, 2, 3, 4, 5, 7, 10]
-    else:
-        pool = [0, 3, 7, 15, 30]
-    pool = [v for v in dict.fromkeys(pool) if answer_text(attribute, v) != answer_text(attribute, value)]
-    chosen = rng.choice(len(pool), size=k, replace=False)
-    return [pool[i] for i in chosen]
-
-
 def product_qa(shop, utterances: pd.DataFrame, config: TextConfig = TextConfig()) -> pd.DataFrame:
-    """Answer selection: each item-intent utterance, its item, and ``config.n_candidates`` answers of which
-    exactly one states the item's catalogue value (``item_attributes``).
+    """Answer selection: each item-intent utterance, its item, and ``config.n_candidates`` statements from
+    that item's catalogue record (``item_attributes``), one per attribute: the statement of the asked
+    attribute is the answer, the others are true of the item but answer another question.
+
+    This is the retrieval step of a knowledge-base QA: find which record field answers the question; the
+    value itself is then read from the catalogue.
 
     Returns:
         DataFrame with ``question``, ``item_id``, ``intent``, ``attribute``, ``candidates`` (tuple of str),
@@ -258,17 +255,18 @@ def product_qa(shop, utterances: pd.DataFrame, config: TextConfig = TextConfig()
     """
     rng = np.random.default_rng([shop.config.seed, 9_003])
     attributes = item_attributes(shop.items, shop.config.seed)
+    fields = list(QA_ATTRIBUTE.values())
     rows = []
-    for question, item, intent, category in utterances.loc[utterances["intent"].isin(ITEM_INTENTS),
-                                                            ["text", "item_id", "intent", "category"]].itertuples(index=False):
+    for question, item, intent in utterances.loc[utterances["intent"].isin(ITEM_INTENTS),
+                                                 ["text", "item_id", "intent"]].itertuples(index=False):
         attribute = QA_ATTRIBUTE[intent]
-        value = attributes.loc[item, attribute]
-        value = value.item() if hasattr(value, "item") else value
-        others = _other_values(attribute, value, category, rng, config.n_candidates - 1)
+        record = {field: attributes.loc[item, field] for field in fields}
+        record = {field: value.item() if hasattr(value, "item") else value for field, value in record.items()}
+        others = [fields[i] for i in rng.permutation(len(fields)) if fields[i] != attribute][:config.n_candidates - 1]
         position = int(rng.integers(config.n_candidates))
-        candidates = [answer_text(attribute, v) for v in others]
-        candidates.insert(position, answer_text(attribute, value))
-        rows.append((question, int(item), intent, attribute, tuple(candidates), position, value))
+        shown = others[:position] + [attribute] + others[position:]
+        candidates = tuple(answer_text(field, record[field]) for field in shown)
+        rows.append((question, int(item), intent, attribute, candidates, position, record[attribute]))
     return pd.DataFrame(rows, columns=["question", "item_id", "intent", "attribute", "candidates", "answer_index", "answer"])
 
 
@@ -308,13 +306,20 @@ REVIEW_TEMPLATES = {
     1: ("{category}很好用，{material}质感不错，推荐！", "物流快，{category}和描述一致，满意。", "第二次买了，{category}质量很好。"),
     0: ("{category}质量一般，{material}摸着很差。", "收到的{category}和图片不一样，失望。", "{category}用了两天就坏了，不推荐。"),
 }
+NEUTRAL_REVIEWS = ("收到了，{category}还没开始用。", "{category}到了，先给个评价。", "帮家人买的{category}，还没问用得怎么样。")
+"""Reviews that state no opinion: their sentiment (the log's label) is not in the words."""
+NEUTRAL_SHARE = 0.4
 
 
 def reviews(shop) -> pd.DataFrame:
     """A review of every purchase that has a sentiment label in the log; its sentiment is the label.
 
+    ``NEUTRAL_SHARE`` of the reviews use a ``NEUTRAL_REVIEWS`` phrasing that states no opinion
+    (``neutral`` column): for them only the shopper and the item can tell the sentiment.
+
     Returns:
-        DataFrame with ``impression_id``, ``user_id``, ``item_id``, ``category``, ``text``, ``sentiment`` (0/1).
+        DataFrame with ``impression_id``, ``user_id``, ``item_id``, ``category``, ``text``, ``sentiment`` (0/1),
+        ``neutral`` (bool).
     """
     rng = np.random.default_rng([shop.config.seed, 9_005])
     attributes = item_attributes(shop.items, shop.config.seed)
@@ -323,28 +328,40 @@ def reviews(shop) -> pd.DataFrame:
     rows = []
     for impression, user, item, sentiment in bought.itertuples(index=False):
         category = str(items.loc[item, "category"])
-        templates = REVIEW_TEMPLATES[int(sentiment)]
+        neutral = bool(rng.random() < NEUTRAL_SHARE)
+        templates = NEUTRAL_REVIEWS if neutral else REVIEW_TEMPLATES[int(sentiment)]
         text = templates[int(rng.integers(len(templates)))].format(
             category=CATEGORY_WORDS[category][int(rng.integers(3))], material=attributes.loc[item, "material"])
-        rows.append((int(impression), int(user), int(item), category, text, int(sentiment)))
-    return pd.DataFrame(rows, columns=["impression_id", "user_id", "item_id", "category", "text", "sentiment"])
+        rows.append((int(impression), int(user), int(item), category, text, int(sentiment), neutral))
+    return pd.DataFrame(rows, columns=["impression_id", "user_id", "item_id", "category", "text", "sentiment", "neutral"])
 
 
 QUERY_TEMPLATES = ("{word}", "{word}推荐", "便宜的{word}", "{word} 新款", "好用的{word}", "{word}排行榜")
+VAGUE_QUERIES = ("猜你喜欢", "热卖推荐", "新品", "今日好物", "有什么值得买", "随便看看")
+"""Search queries that name no category."""
+VAGUE_QUERY_SHARE = 0.5
 
 
 def search_queries(shop, n: int, seed_stream: int = 9_006) -> pd.DataFrame:
-    """``n`` search queries drawn from the log's impressions: the text names the row's ``next_category``.
+    """``n`` search queries, one shopper each (drawn uniformly among the shoppers in the log, however
+    few their impressions), whose category is the log's ``next_category`` of one of that shopper's
+    impressions. ``VAGUE_QUERY_SHARE`` of them name no category (``vague``),
+    and then only the shopper's taste tells it.
 
     Returns:
-        DataFrame with ``impression_id``, ``user_id``, ``text``, ``category``.
+        DataFrame with ``impression_id``, ``user_id``, ``text``, ``category``, ``vague`` (bool).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer ≥ 1, got {n!r}")
     rng = np.random.default_rng([shop.config.seed, seed_stream])
-    rows_at = rng.integers(0, len(shop.impressions), n)
+    rows_of = shop.impressions.groupby("user_id", sort=True).indices
+    shoppers = np.fromiter(rows_of, dtype=np.int64)
+    picked_users = shoppers[rng.integers(0, len(shoppers), n)]
+    rows_at = np.array([rows_of[u][rng.integers(len(rows_of[u]))] for u in picked_users])
     picked = shop.impressions.iloc[rows_at][["impression_id", "user_id", "next_category"]]
-    texts = [QUERY_TEMPLATES[int(rng.integers(len(QUERY_TEMPLATES)))].format(word=CATEGORY_WORDS[str(c)][int(rng.integers(3))])
-             for c in picked["next_category"]]
+    vague = rng.random(n) < VAGUE_QUERY_SHARE
+    texts = [VAGUE_QUERIES[int(rng.integers(len(VAGUE_QUERIES)))] if v else
+             QUERY_TEMPLATES[int(rng.integers(len(QUERY_TEMPLATES)))].format(word=CATEGORY_WORDS[str(c)][int(rng.integers(3))])
+             for c, v in zip(picked["next_category"], vague, strict=True)]
     return pd.DataFrame({"impression_id": picked["impression_id"].to_numpy(), "user_id": picked["user_id"].to_numpy(),
-                         "text": texts, "category": picked["next_category"].astype(str).to_numpy()})
+                         "text": texts, "category": picked["next_category"].astype(str).to_numpy(), "vague": vague})
