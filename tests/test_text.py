@@ -94,10 +94,15 @@ def test_the_catalogue_record_is_consistent():
 def test_each_dialogue_has_one_right_reply(utterances):
     selection = T.response_selection(SHOP, utterances, CONFIG)
     attributes = T.item_attributes(SHOP.items, SHOP.config.seed)
+    intents_of: dict[str, set] = {}
+    for utterance in utterances.itertuples(index=False):
+        intents_of.setdefault(T.reply_text(utterance, attributes), set()).add(utterance.intent)
     for row, utterance in zip(selection.itertuples(index=False), utterances.itertuples(index=False)):
         right = T.reply_text(utterance, attributes)
         assert row.candidates[row.answer_index] == right and list(row.candidates).count(right) == 1
         assert len(set(row.candidates)) == len(row.candidates) == 4
+        if utterance.intent != "find_item":  # no other reply of the same kind: the text decides
+            assert all(utterance.intent not in intents_of[c] for c in row.candidates if c != right)
 
 
 def test_reviews_follow_the_logs_sentiment():

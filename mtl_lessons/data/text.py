@@ -281,7 +281,9 @@ def reply_text(row, attributes: pd.DataFrame) -> str:
 
 def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = TextConfig()) -> pd.DataFrame:
     """Each utterance with ``config.n_candidates`` replies: its own right reply and replies to other
-    utterances (all different from it).
+    utterances (all different from it). A distractor answers another intent, or, for ``find_item``, names
+    another category: a reply of the same kind with another value (another item's delivery time) would
+    need the catalogue, which is the QA task's job, not the dialogue's.
 
     Returns:
         DataFrame with ``context``, ``intent``, ``candidates`` (tuple of str), ``answer_index``.
@@ -289,12 +291,14 @@ def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = Text
     rng = np.random.default_rng([shop.config.seed, 9_004])
     attributes = item_attributes(shop.items, shop.config.seed)
     replies = [reply_text(row, attributes) for row in utterances.itertuples(index=False)]
+    intents = utterances["intent"].to_numpy()
     rows = []
     for i, row in enumerate(utterances.itertuples(index=False)):
         others: list[str] = []
         while len(others) < config.n_candidates - 1:
-            other = replies[int(rng.integers(len(replies)))]
-            if other != replies[i] and other not in others:
+            j = int(rng.integers(len(replies)))
+            other = replies[j]
+            if other != replies[i] and other not in others and (intents[j] != row.intent or row.intent == "find_item"):
                 others.append(other)
         position = int(rng.integers(config.n_candidates))
         others.insert(position, replies[i])

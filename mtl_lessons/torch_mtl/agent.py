@@ -12,8 +12,16 @@ the candidates instead of one sigmoid per pair).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from ..data.agent_tasks import AGENT_TASKS, SUBSETS, TASK_KIND, AgentData, task_metric
+from .layers import EMBEDDING_INIT_RANGE, TextEncoder, _init_linear, _seeded, mlp_block
 
 
 def selection_scores(context: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
@@ -49,3 +57,176 @@ def selection_loss(context: torch.Tensor, candidates: torch.Tensor, answer_index
     if ((answer_index < 0) | (answer_index >= scores.shape[1])).any():
         raise ValueError(f"answer_index must be in [0, {scores.shape[1]}), got values outside it")
     return F.cross_entropy(scores, answer_index)
+
+
+# --------------------------------------------------------------------------- the agent's model
+class ShoppingGuideModel(nn.Module):
+    """One model, six heads over three shared parts: a shopper embedding, an item embedding and a
+    hashed-n-gram text encoder (``TextEncoder``). Each head reads only the parts its task has:
+
+    * ``click``: MLP([u; i]) → 1 logit;  ``sentiment``: MLP([t; u; i]) → 1 logit;
+    * ``intent``: Linear(t) → 7 logits;  ``query``: MLP([t; u]) → 12 logits;
+    * ``qa``: scores c · a_j with c = W t(question), a_j = t(answer_j);
+    * ``response``: scores c · a_j with c = W [t(utterance); u], a_j = t(reply_j).
+
+    Args:
+        n_users, n_items, n_buckets: id-space sizes (``AgentData``).
+        n_classes: task → classes or candidates (``AgentData.n_classes``).
+        id_dim, text_dim, hidden: embedding sizes and the heads' hidden width.
+        seed: seed of the initialisation.
+
+    ``forward(task, batch)`` takes one task's batch (dict of tensors, names as in ``AgentData.arrays``)
+    and returns (n,) logits for a binary task, (n, C) logits or (n, k) scores otherwise.
+    """
+
+    def __init__(self, n_users: int, n_items: int, text_ids: np.ndarray, n_buckets: int, n_classes: dict[str, int], *,
+                 id_dim: int = 16, text_dim: int = 32, hidden: int = 32, seed: int = 0):
+        super().__init__()
+        self.register_buffer("text_ids", torch.as_tensor(np.asarray(text_ids, dtype=np.int64)), persistent=False)
+        with _seeded(seed):
+            self.user_embedding = nn.Embedding(n_users, id_dim)
+            self.item_embedding = nn.Embedding(n_items, id_dim)
+            for table in (self.user_embedding, self.item_embedding):
+                nn.init.uniform_(table.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+        self.text_encoder = TextEncoder(n_buckets, text_dim, seed=seed + 1)
+        with _seeded(seed + 2):
+            self.heads = nn.ModuleDict({
+                "click": nn.Sequential(mlp_block(2 * id_dim, [hidden]), _init_linear(nn.Linear(hidden, 1))),
+                "intent": _init_linear(nn.Linear(text_dim, n_classes["intent"])),
+                "qa": _init_linear(nn.Linear(text_dim, text_dim)),
+                "response": _init_linear(nn.Linear(text_dim + id_dim, text_dim)),
+                "sentiment": nn.Sequential(mlp_block(text_dim + 2 * id_dim, [hidden]), _init_linear(nn.Linear(hidden, 1))),
+                "query": nn.Sequential(mlp_block(text_dim + id_dim, [hidden]),
+                                       _init_linear(nn.Linear(hidden, n_classes["query"]))),
+            })
+
+    def encode_texts(self, text_index: torch.Tensor) -> torch.Tensor:
+        """The encoding (…, text_dim) of each text index (any shape), each distinct text encoded once."""
+        distinct, position = torch.unique(text_index, return_inverse=True)
+        return self.text_encoder(self.text_ids[distinct])[position]
+
+    def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if task not in self.heads:
+            raise ValueError(f"task must be one of {tuple(self.heads)}, got {task!r}")
+        parts = {"u": lambda: self.user_embedding(batch["user"]), "i": lambda: self.item_embedding(batch["item"]),
+                 "t": lambda: self.encode_texts(batch["text"])}
+        head = self.heads[task]
+        if task == "click":
+            return head(torch.cat([parts["u"](), parts["i"]()], dim=1)).squeeze(1)
+        if task == "sentiment":
+            return head(torch.cat([parts["t"](), parts["u"](), parts["i"]()], dim=1)).squeeze(1)
+        if task == "intent":
+            return head(parts["t"]())
+        if task == "query":
+            return head(torch.cat([parts["t"](), parts["u"]()], dim=1))
+        context = head(parts["t"]()) if task == "qa" else head(torch.cat([parts["t"](), parts["u"]()], dim=1))
+        return selection_scores(context, self.encode_texts(batch["candidates"]))
+
+
+def agent_loss(task: str, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The task's mean loss: binary cross-entropy with logits (click, sentiment), softmax cross-entropy
+    over classes (intent, query) or over candidates (qa, response: ``selection_loss``'s formula)."""
+    if TASK_KIND.get(task) == "binary":
+        return F.binary_cross_entropy_with_logits(outputs, labels)
+    if task in TASK_KIND:
+        return F.cross_entropy(outputs, labels)
+    raise ValueError(f"task must be one of {AGENT_TASKS}, got {task!r}")
+
+
+def _tensors(arrays: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {name: torch.from_numpy(np.array(values)) for name, values in arrays.items()}
+
+
+@torch.no_grad()
+def agent_outputs(model: ShoppingGuideModel, task: str, arrays: Mapping[str, np.ndarray],
+                  batch_size: int = 4096) -> np.ndarray:
+    """The model's outputs for every row of ``arrays`` (one task's split), as numpy."""
+    model.eval()
+    tensors = _tensors(arrays)
+    n = len(arrays["label"])
+    parts = [model(task, {k: v[start:start + batch_size] for k, v in tensors.items()})
+             for start in range(0, n, batch_size)]
+    return torch.cat(parts).numpy()
+
+
+def evaluate_agent(model: ShoppingGuideModel, data: AgentData, tasks: Sequence[str], split: str = "test", *,
+                   subsets: bool = True) -> dict[str, float]:
+    """task → metric (``data.agent_tasks.task_metric``) on ``split``; a task of ``SUBSETS`` also gets
+    ``"<task>:<subset>"``, the metric on the rows text alone cannot solve."""
+    scores = {}
+    for task in tasks:
+        arrays = data.arrays[task][split]
+        outputs = agent_outputs(model, task, arrays)
+        scores[task] = task_metric(task, outputs, arrays["label"])
+        if subsets and task in SUBSETS:
+            mask = arrays[SUBSETS[task]]
+            scores[f"{task}:{SUBSETS[task]}"] = task_metric(task, outputs[mask], arrays["label"][mask])
+    return scores
+
+
+@dataclass
+class AgentRun:
+    """What ``train_agent`` did: per task its best validation metric, the epoch of it, the test metrics of
+    the model at that epoch, and whether it stopped early (not at ``max_epochs``)."""
+
+    tasks: tuple[str, ...]
+    best_epoch: dict[str, int]
+    best_valid: dict[str, float]
+    test: dict[str, float]
+    epochs: int
+    stopped_early: bool
+    log_variances: dict[str, float] | None = None
+
+
+def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_per_epoch: int = 10, max_epochs: int = 200,
+                patience: int = 4, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
+                model: ShoppingGuideModel | None = None) -> tuple[ShoppingGuideModel, AgentRun]:
+    """Train the tasks jointly: every step takes one batch of each task and minimises the sum of their
+    losses (or, with ``uncertainty=True``, Kendall et al.'s Σ e^{−s_t} L_t + ½ s_t of lesson 05, eq. 5/10).
+
+    Equal budgets: a task's batch is 1/``steps_per_epoch`` of its training rows, so every run sees each
+    task's rows once per epoch, whatever its partners. After each epoch each task's validation loss is
+    measured; a task's result is the model at its epoch of best validation metric (AUC or accuracy: per-task
+    early stopping; an epoch is better when it raises the metric by more than ``min_delta``), and training
+    ends when no task has improved for ``patience`` epochs.
+
+    Returns:
+        the model (weights of the last epoch) and an ``AgentRun``.
+    """
+    tasks = tuple(tasks)
+    unknown = [t for t in tasks if t not in AGENT_TASKS]
+    if not tasks or unknown or len(set(tasks)) != len(tasks):
+        raise ValueError(f"tasks must be distinct names from {AGENT_TASKS}, got {tasks!r}")
+    for name, value in (("steps_per_epoch", steps_per_epoch), ("max_epochs", max_epochs), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+    torch.manual_seed(seed)
+    model = model if model is not None else ShoppingGuideModel(data.n_users, data.n_items, data.text_ids,
+                                                               data.n_buckets, data.n_classes, seed=seed)
+    log_variances = nn.Parameter(torch.zeros(len(tasks)))
+    optimizer = torch.optim.Adam([*model.parameters(), *([log_variances] if uncertainty else [])], lr=learning_rate)
+    train = {t: _tensors(data.arrays[t]["train"]) for t in tasks}
+    rng = np.random.default_rng([seed, 9_201])
+    best_metric = {t: -float("inf") for t in tasks}
+    best_epoch = {t: 0 for t in tasks}
+    test: dict[str, float] = {}
+    epoch = 0
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        orders = {t: np.array_split(rng.permutation(len(train[t]["label"])), steps_per_epoch) for t in tasks}
+        for step in range(steps_per_epoch):
+            losses = torch.stack([agent_loss(t, model(t, {k: v[orders[t][step]] for k, v in train[t].items()}),
+                                             train[t]["label"][orders[t][step]]) for t in tasks])
+            objective = (torch.exp(-log_variances) * losses + 0.5 * log_variances).sum() if uncertainty else losses.sum()
+            optimizer.zero_grad()
+            objective.backward()
+            optimizer.step()
+        for t, metric in evaluate_agent(model, data, tasks, "valid", subsets=False).items():
+            if metric > best_metric[t] + min_delta:
+                best_metric[t], best_epoch[t] = metric, epoch
+                test.update(evaluate_agent(model, data, [t], "test"))
+        if all(epoch - best_epoch[t] >= patience for t in tasks):
+            break
+    run = AgentRun(tasks, best_epoch, best_metric, test, epoch, epoch < max_epochs,
+                   dict(zip(tasks, log_variances.tolist())) if uncertainty else None)
+    return model, run

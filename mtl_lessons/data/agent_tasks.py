@@ -1,0 +1,174 @@
+"""The shopping-guide agent's six tasks as arrays (lesson 09): one table per task, each with its own inputs.
+
+Heterogeneous multi-task learning: the tasks share no rows and not even their input types.
+
+====================  ===========================================  ==================  ===========
+task                  inputs                                       output              metric
+====================  ===========================================  ==================  ===========
+``click``             shopper id, item id                          P(click)            ROC AUC
+``intent``            utterance text                               7 intents           accuracy
+``qa``                question text, k candidate answers           the right answer    accuracy
+``response``          utterance text, shopper id, k replies        the right reply     accuracy
+``sentiment``         review text, shopper id, item id             P(positive)         ROC AUC
+``query``             search-query text, shopper id                12 categories       accuracy
+====================  ===========================================  ==================  ===========
+
+Splits: the impression log is split by day (``chronological_split``); reviews and search queries follow
+the day of the impression they come from, so every task trains on the past and is tested on the future;
+utterances (which carry no day) are split at random, 70 / 15 / 15, with the QA questions following
+their utterance. Texts are hashed character 1–2-grams (``data.hashing.hash_texts``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from .config import CATEGORIES
+from .encode import chronological_split
+from .hashing import hash_texts
+from .text import (INTENTS, TextConfig, generate_utterances, item_attributes, product_qa, reply_text,
+                   response_selection, reviews, search_queries)
+
+AGENT_TASKS = ("click", "intent", "qa", "response", "sentiment", "query")
+TASK_KIND = {"click": "binary", "intent": "multiclass", "qa": "selection", "response": "selection",
+             "sentiment": "binary", "query": "multiclass"}
+"""binary: one logit, binary cross-entropy; multiclass: one logit per class, softmax cross-entropy;
+selection: one score per candidate, softmax cross-entropy over the candidates."""
+SPLITS = ("train", "valid", "test")
+SUBSETS = {"response": "vague", "sentiment": "neutral", "query": "vague"}
+"""The rows of a task that text alone cannot solve (a boolean array of that name in each split)."""
+
+
+@dataclass
+class AgentData:
+    """The six tasks' arrays and the tables they came from.
+
+    Attributes:
+        arrays: task → split → name → array. Names: ``user``, ``item`` (int64 (n,)), ``text`` (int64 (n,):
+            a row of ``text_ids``), ``candidates`` (int64 (n, k): rows of ``text_ids``), ``label`` (float32
+            (n,) for binary tasks, int64 (n,) otherwise) and the subset mask of ``SUBSETS`` (bool (n,)).
+        texts: every distinct text of every task, once (tuple of str).
+        text_ids: int64 (len(texts), L): each text's hashed n-gram ids, 0 = padding. The tasks point
+            into it, so a model encodes each distinct text of a batch once (the 22,400 candidate
+            replies of the response task's training rows are a few hundred distinct texts).
+        tables: task → DataFrame of its rows (all splits, column ``split``), for reading the examples.
+        n_users, n_items, n_buckets: sizes of the id spaces.
+        n_classes: task → number of classes (multiclass) or candidates (selection).
+    """
+
+    arrays: dict[str, dict[str, dict[str, np.ndarray]]]
+    tables: dict[str, pd.DataFrame]
+    texts: tuple[str, ...]
+    text_ids: np.ndarray
+    n_users: int
+    n_items: int
+    n_buckets: int
+    n_classes: dict[str, int] = field(default_factory=dict)
+
+    def sizes(self) -> pd.DataFrame:
+        """Rows per task and split."""
+        return pd.DataFrame({split: {task: len(self.arrays[task][split]["label"]) for task in AGENT_TASKS}
+                             for split in SPLITS})
+
+
+def _split_of_days(days: np.ndarray, split_days: tuple[int, int]) -> np.ndarray:
+    valid_from, test_from = split_days
+    return np.where(days >= test_from, "test", np.where(days >= valid_from, "valid", "train"))
+
+
+def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries: int = 8_000, n_buckets: int = 2 ** 14,
+                     max_ngrams: int = 40, seed: int = 0) -> AgentData:
+    """Generate the text tasks of ``shop`` and put all six tasks into arrays.
+
+    Args:
+        shop: a ``Shop`` (``simulate_shop``).
+        text_config: the text generator's knobs (utterances, typos, candidates).
+        n_queries: search queries to generate.
+        n_buckets, max_ngrams: the hashing of texts (``hash_texts``).
+        seed: seed of the random 70 / 15 / 15 split of the utterances.
+    """
+    text_index: dict[str, int] = {}
+
+    def ids(texts) -> np.ndarray:
+        return np.array([text_index.setdefault(text, len(text_index)) for text in texts], dtype=np.int64)
+
+    def candidate_ids(candidates: pd.Series) -> np.ndarray:
+        k = len(candidates.iloc[0])
+        return ids([c for row in candidates for c in row]).reshape(len(candidates), k)
+
+    split = chronological_split(shop.impressions)
+    valid_from, test_from = int(split.valid["day"].min()), int(split.test["day"].min())
+    day_of = shop.impressions.set_index("impression_id")["day"]
+    tables: dict[str, pd.DataFrame] = {}
+
+    clicks = shop.impressions[["impression_id", "user_id", "item_id", "day", "click"]].copy()
+    clicks["split"] = _split_of_days(clicks["day"].to_numpy(), (valid_from, test_from))
+    tables["click"] = clicks
+
+    utterances = generate_utterances(shop, text_config)
+    rng = np.random.default_rng([seed, 9_101])
+    draw = rng.random(len(utterances))
+    utterances["split"] = np.where(draw < 0.7, "train", np.where(draw < 0.85, "valid", "test"))
+    tables["intent"] = utterances
+    qa = product_qa(shop, utterances, text_config)
+    qa["split"] = utterances.loc[utterances["intent"].isin([i for i in INTENTS if i not in ("find_item", "chitchat")]),
+                                 "split"].to_numpy()
+    tables["qa"] = qa
+    dialogue = response_selection(shop, utterances, text_config)
+    dialogue["user_id"], dialogue["vague"], dialogue["split"] = (utterances["user_id"].to_numpy(),
+                                                                  utterances["vague"].to_numpy(), utterances["split"].to_numpy())
+    tables["response"] = dialogue
+    review_table = reviews(shop)
+    review_table["split"] = _split_of_days(day_of.loc[review_table["impression_id"]].to_numpy(), (valid_from, test_from))
+    tables["sentiment"] = review_table
+    queries = search_queries(shop, n_queries)
+    queries["split"] = _split_of_days(day_of.loc[queries["impression_id"]].to_numpy(), (valid_from, test_from))
+    tables["query"] = queries
+
+    category_index = {c: i for i, c in enumerate(CATEGORIES)}
+    intent_index = {c: i for i, c in enumerate(INTENTS)}
+    columns = {
+        "click": lambda t: {"user": t["user_id"], "item": t["item_id"], "label": t["click"].astype(np.float32)},
+        "intent": lambda t: {"text": ids(t["text"]), "label": t["intent"].map(intent_index)},
+        "qa": lambda t: {"text": ids(t["question"]), "candidates": candidate_ids(t["candidates"]),
+                         "label": t["answer_index"]},
+        "response": lambda t: {"text": ids(t["context"]), "user": t["user_id"], "candidates": candidate_ids(t["candidates"]),
+                               "label": t["answer_index"], "vague": t["vague"]},
+        "sentiment": lambda t: {"text": ids(t["text"]), "user": t["user_id"], "item": t["item_id"],
+                                "label": t["sentiment"].astype(np.float32), "neutral": t["neutral"]},
+        "query": lambda t: {"text": ids(t["text"]), "user": t["user_id"], "label": t["category"].map(category_index),
+                            "vague": t["vague"]},
+    }
+    arrays: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for task in AGENT_TASKS:
+        arrays[task] = {}
+        for name in SPLITS:
+            rows = tables[task][tables[task]["split"] == name]
+            made = {key: np.asarray(value) for key, value in columns[task](rows).items()}
+            for key in ("user", "item", "text", "candidates"):
+                if key in made:
+                    made[key] = made[key].astype(np.int64)
+            if TASK_KIND[task] != "binary":
+                made["label"] = made["label"].astype(np.int64)
+            arrays[task][name] = made
+    n_classes = {"intent": len(INTENTS), "query": len(CATEGORIES), "qa": text_config.n_candidates,
+                 "response": text_config.n_candidates}
+    texts = tuple(text_index)
+    text_ids = hash_texts(texts, n_buckets=n_buckets, max_ngrams=max_ngrams)[0]
+    return AgentData(arrays, tables, texts, text_ids, len(shop.users), len(shop.items), n_buckets, n_classes)
+
+
+def task_metric(task: str, outputs: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC for a binary task (``outputs`` (n,) logits or probabilities), accuracy otherwise
+    (``outputs`` (n, C) scores: the highest is the prediction)."""
+    if task not in TASK_KIND:
+        raise ValueError(f"task must be one of {AGENT_TASKS}, got {task!r}")
+    outputs, labels = np.asarray(outputs), np.asarray(labels)
+    if len(outputs) != len(labels):
+        raise ValueError(f"outputs and labels must have the same number of rows, got {len(outputs)} and {len(labels)}")
+    if TASK_KIND[task] == "binary":
+        return float(roc_auc_score(labels, outputs))
+    return float((outputs.argmax(axis=1) == labels).mean())
