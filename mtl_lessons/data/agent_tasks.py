@@ -20,6 +20,7 @@ their utterance. Texts are hashed character 1–2-grams (``data.hashing.hash_tex
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,8 +39,10 @@ TASK_KIND = {"click": "binary", "intent": "multiclass", "qa": "selection", "resp
 """binary: one logit, binary cross-entropy; multiclass: one logit per class, softmax cross-entropy;
 selection: one score per candidate, softmax cross-entropy over the candidates."""
 SPLITS = ("train", "valid", "test")
-SUBSETS = {"response": "vague", "sentiment": "neutral", "query": "vague"}
-"""The rows of a task that text alone cannot solve (a boolean array of that name in each split)."""
+SUBSETS = {"click": "few_clicks", "response": "vague", "sentiment": "neutral", "query": "vague"}
+"""The hard rows of a task (a boolean array of that name in each split): impressions of shoppers with at
+most ``FEW_CLICKS`` clicks in the training days (cold start); texts that do not say the answer."""
+FEW_CLICKS = 1
 
 
 @dataclass
@@ -131,7 +134,8 @@ def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries:
     category_index = {c: i for i, c in enumerate(CATEGORIES)}
     intent_index = {c: i for i, c in enumerate(INTENTS)}
     columns = {
-        "click": lambda t: {"user": t["user_id"], "item": t["item_id"], "label": t["click"].astype(np.float32)},
+        "click": lambda t: {"user": t["user_id"], "item": t["item_id"], "label": t["click"].astype(np.float32),
+                            "few_clicks": t["few_clicks"]},
         "intent": lambda t: {"text": ids(t["text"]), "label": t["intent"].map(intent_index)},
         "qa": lambda t: {"text": ids(t["question"]), "candidates": candidate_ids(t["candidates"]),
                          "label": t["answer_index"]},
@@ -143,6 +147,8 @@ def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries:
                             "vague": t["vague"]},
     }
     arrays: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    train_clicks = clicks.loc[clicks["split"] == "train"].groupby("user_id")["click"].sum()
+    clicks["few_clicks"] = clicks["user_id"].map(train_clicks).fillna(0).to_numpy() <= FEW_CLICKS
     for task in AGENT_TASKS:
         arrays[task] = {}
         for name in SPLITS:
@@ -172,3 +178,80 @@ def task_metric(task: str, outputs: np.ndarray, labels: np.ndarray) -> float:
     if TASK_KIND[task] == "binary":
         return float(roc_auc_score(labels, outputs))
     return float((outputs.argmax(axis=1) == labels).mean())
+
+
+def check_agent_tasks(tasks) -> tuple[str, ...]:
+    """``tasks`` as a tuple of distinct names from ``AGENT_TASKS``, or a ValueError naming the argument."""
+    tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
+    unknown = [t for t in tasks if t not in AGENT_TASKS]
+    if not tasks or unknown or len(set(tasks)) != len(tasks):
+        raise ValueError(f"tasks must be distinct names from {AGENT_TASKS}, got {tasks!r}")
+    return tasks
+
+
+def evaluate_outputs(data: AgentData, tasks, split: str, outputs_of: Callable[[str, dict], np.ndarray], *,
+                     subsets: bool = True) -> dict[str, float]:
+    """task → metric on ``split`` of the outputs ``outputs_of(task, arrays)``; with ``subsets``, a task of
+    ``SUBSETS`` also gets ``"<task>:<subset>"``, the metric on its hard rows."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    scores = {}
+    for task in check_agent_tasks(tasks):
+        arrays = data.arrays[task][split]
+        outputs = outputs_of(task, arrays)
+        scores[task] = task_metric(task, outputs, arrays["label"])
+        if subsets and task in SUBSETS:
+            mask = arrays[SUBSETS[task]]
+            scores[f"{task}:{SUBSETS[task]}"] = task_metric(task, outputs[mask], arrays["label"][mask])
+    return scores
+
+
+@dataclass
+class AgentRun:
+    """What a ``train_agent`` run did: per task its best validation metric and the epoch of it, the test
+    metrics of the model at that epoch, the epochs run, and whether it stopped early (before
+    ``max_epochs``); with uncertainty weighting, the learned log-variances s_t."""
+
+    tasks: tuple[str, ...]
+    best_epoch: dict[str, int]
+    best_valid: dict[str, float]
+    test: dict[str, float]
+    epochs: int
+    stopped_early: bool
+    log_variances: dict[str, float] | None = None
+
+
+def check_schedule(steps_per_epoch, max_epochs, patience, min_delta) -> None:
+    for name, value in (("steps_per_epoch", steps_per_epoch), ("max_epochs", max_epochs), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not 0 <= min_delta < 1:
+        raise ValueError(f"min_delta must be a number in [0, 1), got {min_delta!r}")
+
+
+def epoch_batches(data: AgentData, tasks: tuple[str, ...], rng: np.random.Generator,
+                  steps_per_epoch: int) -> dict[str, list[np.ndarray]]:
+    """task → ``steps_per_epoch`` row-index arrays that together cover the task's training rows once,
+    in a fresh random order (one batch of every task per step: equal budgets whatever the partners)."""
+    return {t: np.array_split(rng.permutation(len(data.arrays[t]["train"]["label"])), steps_per_epoch) for t in tasks}
+
+
+def early_stopping_loop(data: AgentData, tasks: tuple[str, ...], run_epoch: Callable[[int], None],
+                        outputs_of: Callable[[str, dict], np.ndarray], *, max_epochs: int, patience: int,
+                        min_delta: float) -> AgentRun:
+    """Per-task early stopping: after each ``run_epoch(epoch)``, each task's validation metric; a task's
+    result is the test metric at its best epoch (better: higher by more than ``min_delta``); stop when no
+    task has improved for ``patience`` epochs."""
+    best_valid = {t: -float("inf") for t in tasks}
+    best_epoch = {t: 0 for t in tasks}
+    test: dict[str, float] = {}
+    epoch = 0
+    for epoch in range(1, max_epochs + 1):
+        run_epoch(epoch)
+        for t, metric in evaluate_outputs(data, tasks, "valid", outputs_of, subsets=False).items():
+            if metric > best_valid[t] + min_delta:
+                best_valid[t], best_epoch[t] = metric, epoch
+                test.update(evaluate_outputs(data, [t], "test", outputs_of))
+        if all(epoch - best_epoch[t] >= patience for t in tasks):
+            break
+    return AgentRun(tasks, best_epoch, best_valid, test, epoch, epoch < max_epochs)

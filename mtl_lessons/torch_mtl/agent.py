@@ -12,15 +12,17 @@ the candidates instead of one sigmoid per pair).
 """
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.agent_tasks import AGENT_TASKS, SUBSETS, TASK_KIND, AgentData, task_metric
+from ..data.agent_tasks import (AGENT_TASKS, TASK_KIND, AgentData, AgentRun, check_agent_tasks, check_schedule,
+                                early_stopping_loop, epoch_batches, evaluate_outputs)
 from .layers import EMBEDDING_INIT_RANGE, TextEncoder, _init_linear, _seeded, mlp_block
 
 
@@ -66,8 +68,8 @@ class ShoppingGuideModel(nn.Module):
 
     * ``click``: MLP([u; i]) → 1 logit;  ``sentiment``: MLP([t; u; i]) → 1 logit;
     * ``intent``: Linear(t) → 7 logits;  ``query``: MLP([t; u]) → 12 logits;
-    * ``qa``: scores c · a_j with c = W t(question), a_j = t(answer_j);
-    * ``response``: scores c · a_j with c = W [t(utterance); u], a_j = t(reply_j).
+    * ``qa``: scores c · a_j with c = W t(question), a_j = V t(answer_j);
+    * ``response``: scores c · a_j with c = W [t(utterance); u], a_j = V t(reply_j).
 
     Args:
         n_users, n_items, n_buckets: id-space sizes (``AgentData``).
@@ -75,7 +77,7 @@ class ShoppingGuideModel(nn.Module):
         id_dim, text_dim, hidden: embedding sizes and the heads' hidden width.
         seed: seed of the initialisation.
 
-    ``forward(task, batch)`` takes one task's batch (dict of tensors, names as in ``AgentData.arrays``)
+    ``forward(batch, task)`` takes one task's batch (dict of tensors, names as in ``AgentData.arrays``)
     and returns (n,) logits for a binary task, (n, C) logits or (n, k) scores otherwise.
     """
 
@@ -93,8 +95,10 @@ class ShoppingGuideModel(nn.Module):
             self.heads = nn.ModuleDict({
                 "click": nn.Sequential(mlp_block(2 * id_dim, [hidden]), _init_linear(nn.Linear(hidden, 1))),
                 "intent": _init_linear(nn.Linear(text_dim, n_classes["intent"])),
-                "qa": _init_linear(nn.Linear(text_dim, text_dim)),
-                "response": _init_linear(nn.Linear(text_dim + id_dim, text_dim)),
+                "qa": nn.ModuleDict({"context": _init_linear(nn.Linear(text_dim, text_dim)),
+                                     "candidate": _init_linear(nn.Linear(text_dim, text_dim))}),
+                "response": nn.ModuleDict({"context": _init_linear(nn.Linear(text_dim + id_dim, text_dim)),
+                                           "candidate": _init_linear(nn.Linear(text_dim, text_dim))}),
                 "sentiment": nn.Sequential(mlp_block(text_dim + 2 * id_dim, [hidden]), _init_linear(nn.Linear(hidden, 1))),
                 "query": nn.Sequential(mlp_block(text_dim + id_dim, [hidden]),
                                        _init_linear(nn.Linear(hidden, n_classes["query"]))),
@@ -105,7 +109,7 @@ class ShoppingGuideModel(nn.Module):
         distinct, position = torch.unique(text_index, return_inverse=True)
         return self.text_encoder(self.text_ids[distinct])[position]
 
-    def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, batch: Mapping[str, torch.Tensor], task: str) -> torch.Tensor:
         if task not in self.heads:
             raise ValueError(f"task must be one of {tuple(self.heads)}, got {task!r}")
         parts = {"u": lambda: self.user_embedding(batch["user"]), "i": lambda: self.item_embedding(batch["item"]),
@@ -119,8 +123,8 @@ class ShoppingGuideModel(nn.Module):
             return head(parts["t"]())
         if task == "query":
             return head(torch.cat([parts["t"](), parts["u"]()], dim=1))
-        context = head(parts["t"]()) if task == "qa" else head(torch.cat([parts["t"](), parts["u"]()], dim=1))
-        return selection_scores(context, self.encode_texts(batch["candidates"]))
+        context = parts["t"]() if task == "qa" else torch.cat([parts["t"](), parts["u"]()], dim=1)
+        return selection_scores(head["context"](context), head["candidate"](self.encode_texts(batch["candidates"])))
 
 
 def agent_loss(task: str, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -144,62 +148,35 @@ def agent_outputs(model: ShoppingGuideModel, task: str, arrays: Mapping[str, np.
     model.eval()
     tensors = _tensors(arrays)
     n = len(arrays["label"])
-    parts = [model(task, {k: v[start:start + batch_size] for k, v in tensors.items()})
+    parts = [model({k: v[start:start + batch_size] for k, v in tensors.items()}, task)
              for start in range(0, n, batch_size)]
     return torch.cat(parts).numpy()
 
 
-def evaluate_agent(model: ShoppingGuideModel, data: AgentData, tasks: Sequence[str], split: str = "test", *,
-                   subsets: bool = True) -> dict[str, float]:
-    """task → metric (``data.agent_tasks.task_metric``) on ``split``; a task of ``SUBSETS`` also gets
-    ``"<task>:<subset>"``, the metric on the rows text alone cannot solve."""
-    scores = {}
-    for task in tasks:
-        arrays = data.arrays[task][split]
-        outputs = agent_outputs(model, task, arrays)
-        scores[task] = task_metric(task, outputs, arrays["label"])
-        if subsets and task in SUBSETS:
-            mask = arrays[SUBSETS[task]]
-            scores[f"{task}:{SUBSETS[task]}"] = task_metric(task, outputs[mask], arrays["label"][mask])
-    return scores
-
-
-@dataclass
-class AgentRun:
-    """What ``train_agent`` did: per task its best validation metric, the epoch of it, the test metrics of
-    the model at that epoch, and whether it stopped early (not at ``max_epochs``)."""
-
-    tasks: tuple[str, ...]
-    best_epoch: dict[str, int]
-    best_valid: dict[str, float]
-    test: dict[str, float]
-    epochs: int
-    stopped_early: bool
-    log_variances: dict[str, float] | None = None
+def evaluate_agent(model: ShoppingGuideModel, data: AgentData, tasks: Sequence[str], split: str = "test") -> dict[str, float]:
+    """task → metric on ``split`` (AUC or accuracy), plus ``"<task>:<subset>"`` on the hard rows of
+    ``data.agent_tasks.SUBSETS``."""
+    return evaluate_outputs(data, tasks, split, lambda task, arrays: agent_outputs(model, task, arrays))
 
 
 def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_per_epoch: int = 10, max_epochs: int = 200,
                 patience: int = 4, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
                 model: ShoppingGuideModel | None = None) -> tuple[ShoppingGuideModel, AgentRun]:
     """Train the tasks jointly: every step takes one batch of each task and minimises the sum of their
-    losses (or, with ``uncertainty=True``, Kendall et al.'s Σ e^{−s_t} L_t + ½ s_t of lesson 05, eq. 5/10).
+    losses, or with ``uncertainty=True`` lesson 05's uncertainty weighting, Σ_t e^{−s_t} L_t + ½ s_t
+    (Kendall et al. 2018, eq. 10 for classification losses; the s_t learned with the model).
 
     Equal budgets: a task's batch is 1/``steps_per_epoch`` of its training rows, so every run sees each
-    task's rows once per epoch, whatever its partners. After each epoch each task's validation loss is
-    measured; a task's result is the model at its epoch of best validation metric (AUC or accuracy: per-task
-    early stopping; an epoch is better when it raises the metric by more than ``min_delta``), and training
-    ends when no task has improved for ``patience`` epochs.
+    task's rows once per epoch, whatever its partners. After each epoch each task's validation metric
+    (AUC or accuracy) is measured; a task's result is the model at its best epoch (per-task early
+    stopping; better means higher by more than ``min_delta``), and training ends when no task has
+    improved for ``patience`` epochs. Adam, ``learning_rate``.
 
     Returns:
         the model (weights of the last epoch) and an ``AgentRun``.
     """
-    tasks = tuple(tasks)
-    unknown = [t for t in tasks if t not in AGENT_TASKS]
-    if not tasks or unknown or len(set(tasks)) != len(tasks):
-        raise ValueError(f"tasks must be distinct names from {AGENT_TASKS}, got {tasks!r}")
-    for name, value in (("steps_per_epoch", steps_per_epoch), ("max_epochs", max_epochs), ("patience", patience)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+    tasks = check_agent_tasks(tasks)
+    check_schedule(steps_per_epoch, max_epochs, patience, min_delta)
     torch.manual_seed(seed)
     model = model if model is not None else ShoppingGuideModel(data.n_users, data.n_items, data.text_ids,
                                                                data.n_buckets, data.n_classes, seed=seed)
@@ -207,26 +184,55 @@ def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_p
     optimizer = torch.optim.Adam([*model.parameters(), *([log_variances] if uncertainty else [])], lr=learning_rate)
     train = {t: _tensors(data.arrays[t]["train"]) for t in tasks}
     rng = np.random.default_rng([seed, 9_201])
-    best_metric = {t: -float("inf") for t in tasks}
-    best_epoch = {t: 0 for t in tasks}
-    test: dict[str, float] = {}
-    epoch = 0
-    for epoch in range(1, max_epochs + 1):
+
+    def run_epoch(epoch: int) -> None:
         model.train()
-        orders = {t: np.array_split(rng.permutation(len(train[t]["label"])), steps_per_epoch) for t in tasks}
+        batches = epoch_batches(data, tasks, rng, steps_per_epoch)
         for step in range(steps_per_epoch):
-            losses = torch.stack([agent_loss(t, model(t, {k: v[orders[t][step]] for k, v in train[t].items()}),
-                                             train[t]["label"][orders[t][step]]) for t in tasks])
+            losses = torch.stack([agent_loss(t, model({k: v[batches[t][step]] for k, v in train[t].items()}, t),
+                                             train[t]["label"][batches[t][step]]) for t in tasks])
             objective = (torch.exp(-log_variances) * losses + 0.5 * log_variances).sum() if uncertainty else losses.sum()
             optimizer.zero_grad()
             objective.backward()
             optimizer.step()
-        for t, metric in evaluate_agent(model, data, tasks, "valid", subsets=False).items():
-            if metric > best_metric[t] + min_delta:
-                best_metric[t], best_epoch[t] = metric, epoch
-                test.update(evaluate_agent(model, data, [t], "test"))
-        if all(epoch - best_epoch[t] >= patience for t in tasks):
-            break
-    run = AgentRun(tasks, best_epoch, best_metric, test, epoch, epoch < max_epochs,
-                   dict(zip(tasks, log_variances.tolist())) if uncertainty else None)
+
+    run = early_stopping_loop(data, tasks, run_epoch, lambda task, arrays: agent_outputs(model, task, arrays),
+                              max_epochs=max_epochs, patience=patience, min_delta=min_delta)
+    if uncertainty:
+        run.log_variances = dict(zip(tasks, log_variances.tolist()))
     return model, run
+
+
+# --------------------------------------------------------------------------- many runs, two at a time
+_WORKER_DATA: list[AgentData] = []
+
+
+def _start_worker(data: AgentData) -> None:
+    torch.set_num_threads(1)
+    _WORKER_DATA[:] = [data]
+
+
+def _run_job(job: tuple[tuple[str, ...], int, dict]) -> AgentRun:
+    tasks, seed, kwargs = job
+    return train_agent(_WORKER_DATA[0], tasks, seed=seed, **kwargs)[1]
+
+
+def run_arms(data: AgentData, arms: Sequence[Sequence[str]], seeds: Sequence[int], *, processes: int = 2,
+             **train_kwargs) -> dict[tuple[tuple[str, ...], int], AgentRun]:
+    """``train_agent`` for every arm (a tuple of tasks) and seed, in ``processes`` worker processes of one
+    thread each (the runs are independent; on a 2-core CPU two at a time finish in about half the time).
+
+    Each worker receives ``data`` once. The results do not depend on ``processes``: a run is seeded and
+    single-threaded wherever it runs.
+
+    Returns:
+        (arm, seed) → ``AgentRun``, arms as tuples of task names in the order given.
+    """
+    if isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) or processes < 1:
+        raise ValueError(f"processes must be an integer ≥ 1, got {processes!r}")
+    jobs = [(check_agent_tasks(arm), int(seed), dict(train_kwargs)) for arm in arms for seed in seeds]
+    order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][0]))  # the long runs first: less idle time at the end
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker, initargs=(data,)) as pool:
+        runs = dict(zip(order, pool.map(_run_job, [jobs[j] for j in order])))
+    return {(jobs[j][0], jobs[j][1]): runs[j] for j in range(len(jobs))}
