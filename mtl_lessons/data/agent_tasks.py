@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score
 from .config import CATEGORIES
 from .encode import chronological_split
 from .hashing import hash_texts
-from .text import (INTENTS, TextConfig, generate_utterances, item_attributes, product_qa, reply_text,
+from .text import (INTENTS, ITEM_INTENTS, TextConfig, generate_utterances, item_attributes, product_qa, reply_text,
                    response_selection, reviews, search_queries)
 
 AGENT_TASKS = ("click", "intent", "qa", "response", "sentiment", "query")
@@ -255,3 +255,8 @@ def early_stopping_loop(data: AgentData, tasks: tuple[str, ...], run_epoch: Call
         if all(epoch - best_epoch[t] >= patience for t in tasks):
             break
     return AgentRun(tasks, best_epoch, best_valid, test, epoch, epoch < max_epochs)
+
+
+ROUTES = {"find_item": "recommend", **{intent: "qa" for intent in ITEM_INTENTS}, "chitchat": "chat"}
+"""Which engine answers each intent, as in AliMe Assist (Li et al. 2017): an intent classifier routes a
+question about an item to knowledge-base QA, a request for goods to the recommender, small talk to chat."""

@@ -74,13 +74,21 @@ class ShoppingGuideModel(keras.Model):
         encoded = tf.gather(self.text_encoder(tf.gather(self.text_ids, distinct)), position)
         return tf.reshape(encoded, tf.concat([tf.shape(text_index), [self.text_encoder.dim]], axis=0))
 
+    def _texts(self, batch, key: str):
+        """Encode ``batch[key]`` (indices into ``text_ids``) or ``batch[key + "_ids"]`` (hashed ids (…, L))."""
+        if key + "_ids" in batch:
+            raw = batch[key + "_ids"]
+            encoded = self.text_encoder(tf.reshape(raw, [-1, tf.shape(raw)[-1]]))
+            return tf.reshape(encoded, tf.concat([tf.shape(raw)[:-1], [self.text_encoder.dim]], axis=0))
+        return self.encode_texts(batch[key])
+
     def call(self, batch, task: str):
         if task not in AGENT_TASKS:
             raise ValueError(f"task must be one of {AGENT_TASKS}, got {task!r}")
         if task == "click":
             return ops.squeeze(self.click_head(ops.concatenate([self.user_embedding(batch["user"]),
                                                                 self.item_embedding(batch["item"])], axis=1)), 1)
-        text = self.encode_texts(batch["text"])
+        text = self._texts(batch, "text")
         if task == "sentiment":
             return ops.squeeze(self.sentiment_head(ops.concatenate(
                 [text, self.user_embedding(batch["user"]), self.item_embedding(batch["item"])], axis=1)), 1)
@@ -88,7 +96,7 @@ class ShoppingGuideModel(keras.Model):
             return self.intent_head(text)
         if task == "query":
             return self.query_head(ops.concatenate([text, self.user_embedding(batch["user"])], axis=1))
-        candidates = self.encode_texts(batch["candidates"])
+        candidates = self._texts(batch, "candidates")
         if task == "qa":
             return selection_scores(self.qa_context(text), self.qa_candidate(candidates))
         return selection_scores(self.response_context(ops.concatenate([text, self.user_embedding(batch["user"])], axis=1)),
@@ -119,7 +127,7 @@ def evaluate_agent(model: ShoppingGuideModel, data: AgentData, tasks, split: str
 
 
 def train_agent(data: AgentData, tasks, *, seed: int = 0, steps_per_epoch: int = 10, max_epochs: int = 200,
-                patience: int = 4, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
+                patience: int = 3, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
                 model: ShoppingGuideModel | None = None) -> tuple[ShoppingGuideModel, AgentRun]:
     """The Keras twin of ``torch_mtl.agent.train_agent`` (same batches, objective, schedule and early
     stopping; a ``tf.function`` step with ``tf.GradientTape``)."""
@@ -140,7 +148,10 @@ def train_agent(data: AgentData, tasks, *, seed: int = 0, steps_per_epoch: int =
     train = {t: data.arrays[t]["train"] for t in tasks}
     rng = np.random.default_rng([seed, 9_201])
 
-    @tf.function(reduce_retracing=True)
+    signature = {t: {k: tf.TensorSpec((None, *v.shape[1:]), tf.as_dtype(v.dtype)) for k, v in train[t].items()}
+                 for t in tasks}
+
+    @tf.function(input_signature=[signature])  # one trace for all batch sizes
     def step(batches):
         with tf.GradientTape() as tape:
             losses = tf.stack([agent_loss(t, model(batches[t], task=t, training=True), batches[t]["label"]) for t in tasks])
@@ -153,8 +164,16 @@ def train_agent(data: AgentData, tasks, *, seed: int = 0, steps_per_epoch: int =
         for s in range(steps_per_epoch):
             step({t: {k: tf.constant(v[batches[t][s]]) for k, v in train[t].items()} for t in tasks})
 
-    run = early_stopping_loop(data, tasks, run_epoch, lambda task, arrays: agent_outputs(model, task, arrays),
-                              max_epochs=max_epochs, patience=patience, min_delta=min_delta)
+    predictors = {t: tf.function(lambda batch, t=t: model(batch, task=t, training=False), input_signature=[signature[t]])
+                  for t in tasks}
+
+    def outputs_of(task: str, arrays) -> np.ndarray:
+        n = len(arrays["label"])
+        return np.concatenate([predictors[task]({k: tf.constant(v[start:start + 4096]) for k, v in arrays.items()}).numpy()
+                               for start in range(0, n, 4096)])
+
+    run = early_stopping_loop(data, tasks, run_epoch, outputs_of, max_epochs=max_epochs, patience=patience,
+                              min_delta=min_delta)
     if uncertainty:
         run.log_variances = dict(zip(tasks, log_variances.numpy().tolist()))
     return model, run

@@ -77,7 +77,8 @@ class ShoppingGuideModel(nn.Module):
         id_dim, text_dim, hidden: embedding sizes and the heads' hidden width.
         seed: seed of the initialisation.
 
-    ``forward(batch, task)`` takes one task's batch (dict of tensors, names as in ``AgentData.arrays``)
+    ``forward(batch, task)`` takes one task's batch (dict of tensors, names as in ``AgentData.arrays``; a
+    new text, not in ``text_ids``, comes as ``text_ids`` / ``candidates_ids``, its hashed n-gram ids)
     and returns (n,) logits for a binary task, (n, C) logits or (n, k) scores otherwise.
     """
 
@@ -109,11 +110,19 @@ class ShoppingGuideModel(nn.Module):
         distinct, position = torch.unique(text_index, return_inverse=True)
         return self.text_encoder(self.text_ids[distinct])[position]
 
+    def _texts(self, batch: Mapping[str, torch.Tensor], key: str) -> torch.Tensor:
+        """Encode ``batch[key]`` (indices into ``text_ids``) or, for texts the model has not seen,
+        ``batch[key + "_ids"]`` (hashed ids (…, L), ``hash_texts``)."""
+        if key + "_ids" in batch:
+            raw = batch[key + "_ids"]
+            return self.text_encoder(raw.reshape(-1, raw.shape[-1])).reshape(*raw.shape[:-1], -1)
+        return self.encode_texts(batch[key])
+
     def forward(self, batch: Mapping[str, torch.Tensor], task: str) -> torch.Tensor:
         if task not in self.heads:
             raise ValueError(f"task must be one of {tuple(self.heads)}, got {task!r}")
         parts = {"u": lambda: self.user_embedding(batch["user"]), "i": lambda: self.item_embedding(batch["item"]),
-                 "t": lambda: self.encode_texts(batch["text"])}
+                 "t": lambda: self._texts(batch, "text")}
         head = self.heads[task]
         if task == "click":
             return head(torch.cat([parts["u"](), parts["i"]()], dim=1)).squeeze(1)
@@ -124,7 +133,7 @@ class ShoppingGuideModel(nn.Module):
         if task == "query":
             return head(torch.cat([parts["t"](), parts["u"]()], dim=1))
         context = parts["t"]() if task == "qa" else torch.cat([parts["t"](), parts["u"]()], dim=1)
-        return selection_scores(head["context"](context), head["candidate"](self.encode_texts(batch["candidates"])))
+        return selection_scores(head["context"](context), head["candidate"](self._texts(batch, "candidates")))
 
 
 def agent_loss(task: str, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -160,7 +169,7 @@ def evaluate_agent(model: ShoppingGuideModel, data: AgentData, tasks: Sequence[s
 
 
 def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_per_epoch: int = 10, max_epochs: int = 200,
-                patience: int = 4, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
+                patience: int = 3, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
                 model: ShoppingGuideModel | None = None) -> tuple[ShoppingGuideModel, AgentRun]:
     """Train the tasks jointly: every step takes one batch of each task and minimises the sum of their
     losses, or with ``uncertainty=True`` lesson 05's uncertainty weighting, Σ_t e^{−s_t} L_t + ½ s_t
