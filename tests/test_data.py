@@ -184,6 +184,9 @@ def test_regenerate_command_writes_identical_values(tmp_path):
     fresh = D.load_shop(tmp_path)
     committed = D.load_shop()
     pd.testing.assert_frame_equal(fresh.impressions, committed.impressions)
+    from mtl_lessons.data.text import TEXT_DIR_NAME, TEXT_FILES
+    for name in TEXT_FILES:  # the shopping-guide text (lesson 09): byte for byte
+        assert (tmp_path / TEXT_DIR_NAME / name).read_bytes() == (D.DATA_DIR / TEXT_DIR_NAME / name).read_bytes(), name
     shutil.rmtree(tmp_path)
 
 

@@ -101,8 +101,15 @@ def test_each_dialogue_has_one_right_reply(utterances):
         right = T.reply_text(utterance, attributes)
         assert row.candidates[row.answer_index] == right and list(row.candidates).count(right) == 1
         assert len(set(row.candidates)) == len(row.candidates) == 4
-        if utterance.intent != "find_item":  # no other reply of the same kind: the text decides
+        if utterance.intent not in T.SAME_KIND_OK:  # no other reply of the same kind: the text decides
             assert all(utterance.intent not in intents_of[c] for c in row.candidates if c != right)
+
+
+def test_small_talk_replies_compete_with_each_other(utterances):
+    selection = T.response_selection(SHOP, utterances, CONFIG)
+    chat_replies = set(T.CHITCHAT_REPLIES.values())
+    chat = selection[selection["intent"] == "chitchat"]
+    assert any(sum(c in chat_replies for c in row) > 1 for row in chat["candidates"])
 
 
 def test_reviews_follow_the_logs_sentiment():

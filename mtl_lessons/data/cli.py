@@ -10,11 +10,13 @@ from .config import TargetConfig
 from .files import _shop_files, _write_files
 from .shop import simulate_shop
 from .target import simulate_target
+from .text import TEXT_DIR_NAME, text_files
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m mtl_lessons.data [--out DIR]``: regenerate the course dataset (in DIR), its
-    target domain (in DIR/target) and the data card's figures (if DIR holds ``DATA_CARD.md``).
+    target domain (in DIR/target), the shopping-guide text of lesson 09 (in DIR/text) and the data card's
+    figures (if DIR holds ``DATA_CARD.md``).
 
     This is the regeneration command (``make data``): it replaces the dataset files in DIR.
     Everything is simulated, measured and rendered in memory first; then each file is written to a
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     target = simulate_target(TargetConfig(source=shop.config))
     parts = ((shop, out), (target, out / package.TARGET_DIR.name))
     rendered = [(directory, _shop_files(part)) for part, directory in parts]
+    rendered.append((out / TEXT_DIR_NAME, text_files(shop)))
     card = out / CARD_FILE
     card_text = None
     if card.is_file():

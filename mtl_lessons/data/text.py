@@ -18,6 +18,9 @@ number, so the same shop gives the same text. English glosses of the vocabularie
 """
 from __future__ import annotations
 
+import gzip
+import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -279,11 +282,16 @@ def reply_text(row, attributes: pd.DataFrame) -> str:
     return CHITCHAT_REPLIES[row.clean_text]
 
 
+SAME_KIND_OK = ("find_item", "chitchat")
+"""Intents whose distractor replies may be of the same kind: the words tell them apart."""
+
+
 def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = TextConfig()) -> pd.DataFrame:
     """Each utterance with ``config.n_candidates`` replies: its own right reply and replies to other
-    utterances (all different from it). A distractor answers another intent, or, for ``find_item``, names
-    another category: a reply of the same kind with another value (another item's delivery time) would
-    need the catalogue, which is the QA task's job, not the dialogue's.
+    utterances (all different from it). A distractor answers another intent, or, for ``find_item`` and
+    ``chitchat``, may be another reply of the same kind (another category, another small-talk reply): a reply
+    of the same kind to an item question (another item's delivery time) would need the catalogue, which is
+    the QA task's job, not the dialogue's.
 
     Returns:
         DataFrame with ``context``, ``intent``, ``candidates`` (tuple of str), ``answer_index``.
@@ -298,7 +306,7 @@ def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = Text
         while len(others) < config.n_candidates - 1:
             j = int(rng.integers(len(replies)))
             other = replies[j]
-            if other != replies[i] and other not in others and (intents[j] != row.intent or row.intent == "find_item"):
+            if other != replies[i] and other not in others and (intents[j] != row.intent or row.intent in SAME_KIND_OK):
                 others.append(other)
         position = int(rng.integers(config.n_candidates))
         others.insert(position, replies[i])
@@ -369,3 +377,36 @@ def search_queries(shop, n: int, seed_stream: int = 9_006) -> pd.DataFrame:
              for c, v in zip(picked["next_category"], vague, strict=True)]
     return pd.DataFrame({"impression_id": picked["impression_id"].to_numpy(), "user_id": picked["user_id"].to_numpy(),
                          "text": texts, "category": picked["next_category"].astype(str).to_numpy(), "vague": vague})
+
+
+TEXT_DIR_NAME = "text"
+TEXT_FILES = ("catalogue.csv", "utterances.csv.gz", "product_qa.csv.gz", "dialogue.csv.gz", "reviews.csv.gz",
+              "queries.csv.gz")
+"""The text tables ``make data`` writes into ``datasets/text/`` (candidates as JSON lists)."""
+
+
+def text_tables(shop, config: TextConfig = TextConfig(), n_queries: int = 20_000) -> dict[str, pd.DataFrame]:
+    """Every text table of ``shop``, by file name (``TEXT_FILES``), as the data card describes them."""
+    utterances = generate_utterances(shop, config)
+    qa = product_qa(shop, utterances, config)
+    dialogue = response_selection(shop, utterances, config)
+    for table in (qa, dialogue):
+        table["candidates"] = [json.dumps(list(c), ensure_ascii=False) for c in table["candidates"]]
+    dialogue.insert(0, "user_id", utterances["user_id"].to_numpy())
+    return {"catalogue.csv": item_attributes(shop.items, shop.config.seed).reset_index(),
+            "utterances.csv.gz": utterances, "product_qa.csv.gz": qa, "dialogue.csv.gz": dialogue,
+            "reviews.csv.gz": reviews(shop), "queries.csv.gz": search_queries(shop, n_queries)}
+
+
+def text_files(shop, config: TextConfig = TextConfig(), n_queries: int = 20_000) -> dict[str, bytes]:
+    """The bytes of every text file (``text_tables`` rendered as CSV, gzip with a fixed header time)."""
+    files = {}
+    for name, table in text_tables(shop, config, n_queries).items():
+        content = table.to_csv(index=False, lineterminator="\n", float_format="%.6g").encode("utf-8")
+        if name.endswith(".gz"):
+            buffer = io.BytesIO()
+            with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
+                gz.write(content)
+            content = buffer.getvalue()
+        files[name] = content
+    return files
