@@ -101,7 +101,7 @@ def test_heads_give_the_shapes_of_their_tasks(agent_data):
                                                  agent_data.n_buckets, agent_data.n_classes)
     keras_model = keras_agent.ShoppingGuideModel(agent_data.n_users, agent_data.n_items, agent_data.text_ids,
                                                  agent_data.n_buckets, agent_data.n_classes)
-    expected = {"click": (5,), "sentiment": (5,), "intent": (5, 7), "query": (5, 12), "qa": (5, 4), "response": (5, 4)}
+    expected = {"click": (5,), "sentiment": (5,), "intent": (5, 7), "query": (5, 10), "qa": (5, 4), "response": (5, 4)}
     for task in AGENT_TASKS:
         batch = {k: v[:5] for k, v in agent_data.arrays[task]["train"].items()}
         assert tuple(torch_agent.agent_outputs(torch_model, task, batch).shape) == expected[task]
@@ -179,3 +179,12 @@ def test_a_new_text_encodes_like_a_known_one(agent_data):
                                              agent_data.n_buckets, agent_data.n_classes)
         np.testing.assert_allclose(framework.agent_outputs(model, "response", raw),
                                    framework.agent_outputs(model, "response", arrays), rtol=1e-5, atol=1e-7)
+
+
+def test_a_partner_that_shares_nothing_changes_nothing(agent_data):
+    """click shares no weight with intent or qa (text only): with its own batch stream and an early stop as final
+    as alone, training with them gives exactly the click result of training alone."""
+    _, alone = torch_agent.train_agent(agent_data, ("click",), seed=1)
+    for partner in ("intent", "qa"):
+        _, paired = torch_agent.train_agent(agent_data, ("click", partner), seed=1)
+        assert paired.test["click"] == alone.test["click"] and paired.best_epoch["click"] == alone.best_epoch["click"]

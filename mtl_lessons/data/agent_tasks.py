@@ -10,7 +10,7 @@ task                  inputs                                       output       
 ``qa``                question text, k candidate answers           the right answer    accuracy
 ``response``          utterance text, shopper id, k replies        the right reply     accuracy
 ``sentiment``         review text, shopper id, item id             P(positive)         ROC AUC
-``query``             search-query text, shopper id                12 categories       accuracy
+``query``             search-query text, shopper id                the categories      accuracy
 ====================  ===========================================  ==================  ===========
 
 Splits: the impression log is split by day (``chronological_split``); reviews and search queries follow
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from .config import CATEGORIES
+from .config import CATEGORIES, _n_categories
 from .encode import chronological_split
 from .hashing import hash_texts
 from .text import (INTENTS, ITEM_INTENTS, TextConfig, generate_utterances, item_attributes, product_qa, reply_text,
@@ -131,7 +131,8 @@ def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries:
     queries["split"] = _split_of_days(day_of.loc[queries["impression_id"]].to_numpy(), (valid_from, test_from))
     tables["query"] = queries
 
-    category_index = {c: i for i, c in enumerate(CATEGORIES)}
+    categories = CATEGORIES[:_n_categories(shop.config)]  # the shop's categories (10 by default)
+    category_index = {c: i for i, c in enumerate(categories)}
     intent_index = {c: i for i, c in enumerate(INTENTS)}
     columns = {
         "click": lambda t: {"user": t["user_id"], "item": t["item_id"], "label": t["click"].astype(np.float32),
@@ -160,7 +161,7 @@ def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries:
             if TASK_KIND[task] != "binary":
                 made["label"] = made["label"].astype(np.int64)
             arrays[task][name] = made
-    n_classes = {"intent": len(INTENTS), "query": len(CATEGORIES), "qa": text_config.n_candidates,
+    n_classes = {"intent": len(INTENTS), "query": len(categories), "qa": text_config.n_candidates,
                  "response": text_config.n_candidates}
     texts = tuple(text_index)
     text_ids = hash_texts(texts, n_buckets=n_buckets, max_ngrams=max_ngrams)[0]
@@ -229,32 +230,43 @@ def check_schedule(steps_per_epoch, max_epochs, patience, min_delta) -> None:
         raise ValueError(f"min_delta must be a number in [0, 1), got {min_delta!r}")
 
 
-def epoch_batches(data: AgentData, tasks: tuple[str, ...], rng: np.random.Generator,
+def batch_streams(tasks: tuple[str, ...], seed: int) -> dict[str, np.random.Generator]:
+    """One random stream per task for its batch order, seeded by (seed, the task's place in ``AGENT_TASKS``):
+    a task sees the same batches in the same order alone and with any partners."""
+    return {t: np.random.default_rng([seed, 9_201, AGENT_TASKS.index(t)]) for t in tasks}
+
+
+def epoch_batches(data: AgentData, streams: dict[str, np.random.Generator],
                   steps_per_epoch: int) -> dict[str, list[np.ndarray]]:
-    """task → ``steps_per_epoch`` row-index arrays that together cover the task's training rows once,
-    in a fresh random order (one batch of every task per step: equal budgets whatever the partners)."""
-    return {t: np.array_split(rng.permutation(len(data.arrays[t]["train"]["label"])), steps_per_epoch) for t in tasks}
+    """task → ``steps_per_epoch`` row-index arrays that together cover the task's training rows once, in a
+    fresh random order drawn from the task's own stream (``batch_streams``)."""
+    return {t: np.array_split(rng.permutation(len(data.arrays[t]["train"]["label"])), steps_per_epoch)
+            for t, rng in streams.items()}
 
 
-def early_stopping_loop(data: AgentData, tasks: tuple[str, ...], run_epoch: Callable[[int], None],
+def early_stopping_loop(data: AgentData, tasks: tuple[str, ...], run_epoch: Callable[[int, tuple[str, ...]], None],
                         outputs_of: Callable[[str, dict], np.ndarray], *, max_epochs: int, patience: int,
                         min_delta: float) -> AgentRun:
-    """Per-task early stopping: after each ``run_epoch(epoch)``, each task's validation metric; a task's
-    result is the test metric at its best epoch (better: higher by more than ``min_delta``); stop when no
-    task has improved for ``patience`` epochs."""
+    """Per-task early stopping, as final as alone: ``run_epoch(epoch, active)`` trains the tasks still active;
+    after it each active task's validation metric is measured, and a task's result is the test metric at its
+    best epoch (better: higher by more than ``min_delta``). A task that has not improved for ``patience``
+    epochs stops: its result is final and it trains no more, as it would have stopped alone. The run ends when
+    every task has stopped."""
     best_valid = {t: -float("inf") for t in tasks}
     best_epoch = {t: 0 for t in tasks}
     test: dict[str, float] = {}
+    active = tasks
     epoch = 0
     for epoch in range(1, max_epochs + 1):
-        run_epoch(epoch)
-        for t, metric in evaluate_outputs(data, tasks, "valid", outputs_of, subsets=False).items():
+        run_epoch(epoch, active)
+        for t, metric in evaluate_outputs(data, active, "valid", outputs_of, subsets=False).items():
             if metric > best_valid[t] + min_delta:
                 best_valid[t], best_epoch[t] = metric, epoch
                 test.update(evaluate_outputs(data, [t], "test", outputs_of))
-        if all(epoch - best_epoch[t] >= patience for t in tasks):
+        active = tuple(t for t in active if epoch - best_epoch[t] < patience)
+        if not active:
             break
-    return AgentRun(tasks, best_epoch, best_valid, test, epoch, epoch < max_epochs)
+    return AgentRun(tasks, best_epoch, best_valid, test, epoch, not active)
 
 
 ROUTES = {"find_item": "recommend", **{intent: "qa" for intent in ITEM_INTENTS}, "chitchat": "chat"}

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ..data.agent_tasks import (AGENT_TASKS, TASK_KIND, AgentData, AgentRun, check_agent_tasks, check_schedule,
-                                early_stopping_loop, epoch_batches, evaluate_outputs)
+from ..data.agent_tasks import (AGENT_TASKS, TASK_KIND, AgentData, AgentRun, batch_streams, check_agent_tasks,
+                                check_schedule, early_stopping_loop, epoch_batches, evaluate_outputs)
 from .layers import EMBEDDING_INIT_RANGE, TextEncoder, _dense, _Seeds
 
 
@@ -130,7 +130,8 @@ def train_agent(data: AgentData, tasks, *, seed: int = 0, steps_per_epoch: int =
                 patience: int = 3, min_delta: float = 1e-3, learning_rate: float = 0.02, uncertainty: bool = False,
                 model: ShoppingGuideModel | None = None) -> tuple[ShoppingGuideModel, AgentRun]:
     """The Keras twin of ``torch_mtl.agent.train_agent`` (same batches, objective, schedule and early
-    stopping; a ``tf.function`` step with ``tf.GradientTape``)."""
+    stopping; a ``tf.function`` step with ``tf.GradientTape``, in which a stopped task's loss is multiplied
+    by 0, so it sends no gradient, instead of being left out)."""
     tasks = check_agent_tasks(tasks)
     check_schedule(steps_per_epoch, max_epochs, patience, min_delta)
     keras.utils.set_random_seed(seed)
@@ -146,21 +147,22 @@ def train_agent(data: AgentData, tasks, *, seed: int = 0, steps_per_epoch: int =
     variables += [log_variances] if uncertainty else []
     optimizer = keras.optimizers.Adam(learning_rate)
     train = {t: data.arrays[t]["train"] for t in tasks}
-    rng = np.random.default_rng([seed, 9_201])
-
+    streams = batch_streams(tasks, seed)
     signature = {t: {k: tf.TensorSpec((None, *v.shape[1:]), tf.as_dtype(v.dtype)) for k, v in train[t].items()}
                  for t in tasks}
+    training = tf.Variable(tf.ones(len(tasks)), trainable=False, name="still_training")  # 0 once a task stops
 
-    @tf.function(input_signature=[signature])  # one trace for all batch sizes
+    @tf.function(input_signature=[signature])  # one trace for all batch sizes and every set of active tasks
     def step(batches):
         with tf.GradientTape() as tape:
             losses = tf.stack([agent_loss(t, model(batches[t], task=t, training=True), batches[t]["label"]) for t in tasks])
-            objective = (ops.sum(ops.exp(-log_variances) * losses + 0.5 * log_variances) if uncertainty
-                         else ops.sum(losses))
+            terms = ops.exp(-log_variances) * losses + 0.5 * log_variances if uncertainty else losses
+            objective = ops.sum(training * terms)  # a stopped task sends no gradient
         optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
 
-    def run_epoch(epoch: int) -> None:
-        batches = epoch_batches(data, tasks, rng, steps_per_epoch)
+    def run_epoch(epoch: int, active: tuple[str, ...]) -> None:
+        training.assign([1.0 if t in active else 0.0 for t in tasks])
+        batches = epoch_batches(data, streams, steps_per_epoch)  # stopped tasks' batches too: one compiled step
         for s in range(steps_per_epoch):
             step({t: {k: tf.constant(v[batches[t][s]]) for k, v in train[t].items()} for t in tasks})
 

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.agent_tasks import (AGENT_TASKS, TASK_KIND, AgentData, AgentRun, check_agent_tasks, check_schedule,
-                                early_stopping_loop, epoch_batches, evaluate_outputs)
+from ..data.agent_tasks import (AGENT_TASKS, TASK_KIND, AgentData, AgentRun, batch_streams, check_agent_tasks,
+                                check_schedule, early_stopping_loop, epoch_batches, evaluate_outputs)
 from .layers import EMBEDDING_INIT_RANGE, TextEncoder, _init_linear, _seeded, mlp_block
 
 
@@ -67,7 +67,7 @@ class ShoppingGuideModel(nn.Module):
     hashed-n-gram text encoder (``TextEncoder``). Each head reads only the parts its task has:
 
     * ``click``: MLP([u; i]) → 1 logit;  ``sentiment``: MLP([t; u; i]) → 1 logit;
-    * ``intent``: Linear(t) → 7 logits;  ``query``: MLP([t; u]) → 12 logits;
+    * ``intent``: Linear(t) → 7 logits;  ``query``: MLP([t; u]) → one logit per category;
     * ``qa``: scores c · a_j with c = W t(question), a_j = V t(answer_j);
     * ``response``: scores c · a_j with c = W [t(utterance); u], a_j = V t(reply_j).
 
@@ -175,11 +175,11 @@ def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_p
     losses, or with ``uncertainty=True`` lesson 05's uncertainty weighting, Σ_t e^{−s_t} L_t + ½ s_t
     (Kendall et al. 2018, eq. 10 for classification losses; the s_t learned with the model).
 
-    Equal budgets: a task's batch is 1/``steps_per_epoch`` of its training rows, so every run sees each
-    task's rows once per epoch, whatever its partners. After each epoch each task's validation metric
-    (AUC or accuracy) is measured; a task's result is the model at its best epoch (per-task early
-    stopping; better means higher by more than ``min_delta``), and training ends when no task has
-    improved for ``patience`` epochs. Adam, ``learning_rate``.
+    Equal budgets: a task's batch is 1/``steps_per_epoch`` of its training rows, drawn from the task's own
+    random stream, so a task sees the same batches alone and with any partners. After each epoch each task's
+    validation metric (AUC or accuracy) is measured; a task's result is the model at its best epoch, and a
+    task that has not improved (by more than ``min_delta``) for ``patience`` epochs stops for good: it
+    trains no more, as it would have stopped alone (``early_stopping_loop``). Adam, ``learning_rate``.
 
     Returns:
         the model (weights of the last epoch) and an ``AgentRun``.
@@ -192,15 +192,20 @@ def train_agent(data: AgentData, tasks: Sequence[str], *, seed: int = 0, steps_p
     log_variances = nn.Parameter(torch.zeros(len(tasks)))
     optimizer = torch.optim.Adam([*model.parameters(), *([log_variances] if uncertainty else [])], lr=learning_rate)
     train = {t: _tensors(data.arrays[t]["train"]) for t in tasks}
-    rng = np.random.default_rng([seed, 9_201])
+    streams = batch_streams(tasks, seed)
 
-    def run_epoch(epoch: int) -> None:
+    def run_epoch(epoch: int, active: tuple[str, ...]) -> None:
         model.train()
-        batches = epoch_batches(data, tasks, rng, steps_per_epoch)
+        batches = epoch_batches(data, {t: streams[t] for t in active}, steps_per_epoch)
+        places = [tasks.index(t) for t in active]
         for step in range(steps_per_epoch):
             losses = torch.stack([agent_loss(t, model({k: v[batches[t][step]] for k, v in train[t].items()}, t),
-                                             train[t]["label"][batches[t][step]]) for t in tasks])
-            objective = (torch.exp(-log_variances) * losses + 0.5 * log_variances).sum() if uncertainty else losses.sum()
+                                             train[t]["label"][batches[t][step]]) for t in active])
+            if uncertainty:
+                s = log_variances[places]
+                objective = (torch.exp(-s) * losses + 0.5 * s).sum()
+            else:
+                objective = losses.sum()
             optimizer.zero_grad()
             objective.backward()
             optimizer.step()
