@@ -188,3 +188,12 @@ def test_a_partner_that_shares_nothing_changes_nothing(agent_data):
     for partner in ("intent", "qa"):
         _, paired = torch_agent.train_agent(agent_data, ("click", partner), seed=1)
         assert paired.test["click"] == alone.test["click"] and paired.best_epoch["click"] == alone.best_epoch["click"]
+
+
+def test_utterances_reveal_no_click_after_the_training_days(agent_data):
+    clicks = agent_data.tables["click"]
+    seen = set(zip(clicks.loc[(clicks["split"] == "train") & (clicks["click"] == 1), "user_id"],
+                   clicks.loc[(clicks["split"] == "train") & (clicks["click"] == 1), "item_id"]))
+    utterances = agent_data.tables["intent"]
+    about_items = utterances[utterances["from_click"] & (utterances["item_id"] >= 0)]
+    assert len(about_items) > 0 and all((u, i) in seen for u, i in zip(about_items["user_id"], about_items["item_id"]))

@@ -14,9 +14,10 @@ task                  inputs                                       output       
 ====================  ===========================================  ==================  ===========
 
 Splits: the impression log is split by day (``chronological_split``); reviews and search queries follow
-the day of the impression they come from, so every task trains on the past and is tested on the future;
-utterances (which carry no day) are split at random, 70 / 15 / 15, with the QA questions following
-their utterance. Texts are hashed character 1–2-grams (``data.hashing.hash_texts``).
+the day of the impression they come from, so these tasks train on the past and are tested on the future.
+Utterances carry no day: they are generated from the clicks of the training days only (``before_day``), so
+they reveal nothing of the validation and test days, and split at random, 70 / 15 / 15, with the QA
+questions following their utterance. Texts are hashed character 1–2-grams (``data.hashing.hash_texts``).
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def build_agent_data(shop, text_config: TextConfig = TextConfig(), *, n_queries:
     clicks["split"] = _split_of_days(clicks["day"].to_numpy(), (valid_from, test_from))
     tables["click"] = clicks
 
-    utterances = generate_utterances(shop, text_config)
+    utterances = generate_utterances(shop, text_config, before_day=valid_from)  # no validation or test clicks
     rng = np.random.default_rng([seed, 9_101])
     draw = rng.random(len(utterances))
     utterances["split"] = np.where(draw < 0.7, "train", np.where(draw < 0.85, "valid", "test"))

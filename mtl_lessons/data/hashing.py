@@ -8,8 +8,11 @@ hash (CRC-32 of its UTF-8 bytes, the same on every machine and every run, unlike
 
 and id 0 is kept for padding. ``hash_texts`` returns a padded id matrix; a text encoder embeds the ids
 and averages the embeddings of the non-padding positions (``EmbeddingBag(mode="mean")`` in PyTorch, a
-masked mean in Keras). Two different n-grams may share a bucket (a collision); with 2**16 buckets and a
-few thousand distinct n-grams that is rare, and it is the price of needing no vocabulary.
+masked mean in Keras). Two different n-grams may share a bucket (a collision): with B buckets and m distinct
+n-grams, about m²/(2B) pairs collide (lesson 09 counts them for its texts); it is the
+price of needing no vocabulary. A text longer than ``max_ngrams`` n-grams keeps its first ``max_ngrams`` (its
+characters first), so its mean is over those. Unlike Weinberger et al.'s feature hashing, there is no sign hash:
+the embedding averages, it does not sum signed counts.
 """
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ CATEGORY_WORDS = {
 
 MATERIALS = {
     "fashion": ("纯棉", "涤纶", "羊毛", "真丝"), "beauty": ("植物萃取", "玻尿酸", "烟酰胺"), "electronics": ("铝合金", "塑料", "玻璃"),
-    "home": ("实木", "陶瓷", "不锈钢", "棉麻"), "sports": ("尼龙", "橡胶", "碳纤维"), "books": ("纸质", "精装", "平装"),
+    "home": ("实木", "陶瓷", "不锈钢", "棉麻"), "sports": ("尼龙", "橡胶", "碳纤维"), "books": ("胶版纸", "铜版纸", "轻型纸"),
     "toys": ("塑料", "木质", "毛绒"), "food": ("坚果", "谷物", "果干"), "pets": ("鸡肉", "鱼肉", "牛肉"),
     "outdoor": ("尼龙", "涤纶", "铝合金"), "jewelry": ("纯银", "黄金", "珍珠", "玉石"), "auto": ("皮革", "硅胶", "塑料"),
 }
@@ -70,15 +70,15 @@ STYLE = {  # how a segment opens and closes a sentence
     "senior": (("请问有没有", "我想买", "麻烦帮我找"), ("，谢谢", "，麻烦了", "")),
 }
 TEMPLATES = {
-    "find_item": ("{open}{category}{close}", "{open}好一点的{category}{close}", "最近想入手{category}，{open}推荐的{close}"),
-    "compare_price": ("{item}现在多少钱？", "{item}比别家贵吗？", "{item}有没有更便宜的价格？"),
+    "find_item": ("{open}{category}{close}", "{open}好一点的{category}{close}", "最近想入手{category}{close}"),
+    "compare_price": ("{item}现在多少钱？", "{item}卖多少钱？", "{item}什么价格？"),
     "ask_size": ("{item}有哪些尺码？", "{item}我该选什么码？", "{item}尺寸怎么选？"),
     "ask_material": ("{item}是什么材质的？", "{item}用的什么料子？", "{item}的材质怎么样？"),
     "ask_shipping": ("{item}几天能到？", "{item}什么时候发货？", "{item}快递要多久？"),
     "return_exchange": ("{item}可以退货吗？", "{item}不合适能换吗？", "{item}支持几天无理由退换？"),
     "chitchat": ("你好呀", "今天天气真好", "你是机器人吗？", "谢谢你", "随便看看"),
 }
-VAGUE_FIND_TEMPLATES = ("{open}点好物{close}", "最近有什么值得买的{close}", "{open}，随便推荐点{close}")
+VAGUE_FIND_TEMPLATES = ("有什么好物推荐吗{close}", "最近有什么值得买的{close}", "随便推荐点{close}")
 """find_item phrasings that name no category: what the shopper wants is their taste, not their words."""
 VAGUE_SHARE = 0.3
 """Share of find_item utterances that name no category."""
@@ -164,13 +164,16 @@ def _typo(text: str, rng: np.random.Generator) -> str:
     return text
 
 
-def generate_utterances(shop, config: TextConfig = TextConfig()) -> pd.DataFrame:
+def generate_utterances(shop, config: TextConfig = TextConfig(), *, before_day: int | None = None) -> pd.DataFrame:
     """Shopper utterances with their intent and what they refer to.
 
     A shopper is drawn uniformly; their intent from ``INTENT_SHARE``. For ``find_item`` the wanted
     category is that of an item the shopper clicked in the log (a random category for a shopper with no
     click), named by one of its words; for the item intents the item is one they clicked (a random item
     without a click). ``config.typo_rate`` of the utterances carry one typo (``typo`` column).
+
+    ``before_day``: use only clicks of the days before it (a model tested on later days must not learn
+    those days' clicks from the text); None: every day of the log.
 
     Returns:
         DataFrame with ``user_id``, ``segment``, ``intent``, ``intent_zh``, ``text``, ``clean_text`` (the text
@@ -184,7 +187,10 @@ def generate_utterances(shop, config: TextConfig = TextConfig()) -> pd.DataFrame
         raise ValueError(f"config must be a TextConfig, got {type(config).__name__}")
     rng = np.random.default_rng([shop.config.seed, 9_002])
     users, items = shop.users, shop.items.set_index("item_id", drop=False)
-    clicked = _clicked_items(shop.impressions)
+    if before_day is not None and (isinstance(before_day, bool) or not isinstance(before_day, (int, np.integer))):
+        raise ValueError(f"before_day must be an integer day or None, got {before_day!r}")
+    log = shop.impressions if before_day is None else shop.impressions[shop.impressions["day"] < before_day]
+    clicked = _clicked_items(log)
     n = config.n_utterances
     user_ids = rng.integers(0, len(users), n)
     intents = rng.choice(len(INTENTS), size=n, p=INTENT_SHARE)
@@ -315,8 +321,8 @@ def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = Text
 
 
 REVIEW_TEMPLATES = {
-    1: ("{category}很好用，{material}质感不错，推荐！", "物流快，{category}和描述一致，满意。", "第二次买了，{category}质量很好。"),
-    0: ("{category}质量一般，{material}摸着很差。", "收到的{category}和图片不一样，失望。", "{category}用了两天就坏了，不推荐。"),
+    1: ("{category}很满意，推荐！", "物流快，{category}和描述一致，满意。", "第二次买了，{category}质量很好。"),
+    0: ("{category}质量一般，不太满意。", "收到的{category}和图片不一样，失望。", "{category}和描述不符，不推荐。"),
 }
 NEUTRAL_REVIEWS = ("收到了，{category}还没开始用。", "{category}到了，先给个评价。", "帮家人买的{category}，还没问用得怎么样。")
 """Reviews that state no opinion: their sentiment (the log's label) is not in the words."""
