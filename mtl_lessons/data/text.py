@@ -294,10 +294,10 @@ SAME_KIND_OK = ("find_item", "chitchat")
 
 def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = TextConfig()) -> pd.DataFrame:
     """Each utterance with ``config.n_candidates`` replies: its own right reply and replies to other
-    utterances (all different from it). A distractor answers another intent, or, for ``find_item`` and
-    ``chitchat``, may be another reply of the same kind (another category, another small-talk reply): a reply
-    of the same kind to an item question (another item's delivery time) would need the catalogue, which is
-    the QA task's job, not the dialogue's.
+    utterances (all different from it). A distractor to a small-talk utterance is another small-talk reply; to
+    a request for goods, any other reply (another category's included); to an item question, a reply to another
+    intent: a reply of the same kind (another item's delivery time) would need the catalogue, which is the QA
+    task's job, not the dialogue's.
 
     Returns:
         DataFrame with ``context``, ``intent``, ``candidates`` (tuple of str), ``answer_index``.
@@ -306,12 +306,17 @@ def response_selection(shop, utterances: pd.DataFrame, config: TextConfig = Text
     attributes = item_attributes(shop.items, shop.config.seed)
     replies = [reply_text(row, attributes) for row in utterances.itertuples(index=False)]
     intents = utterances["intent"].to_numpy()
+    chat_replies = list(CHITCHAT_REPLIES.values())
     rows = []
     for i, row in enumerate(utterances.itertuples(index=False)):
         others: list[str] = []
         while len(others) < config.n_candidates - 1:
-            j = int(rng.integers(len(replies)))
-            other = replies[j]
+            if row.intent == "chitchat":  # small talk competes with the other small-talk replies
+                other = chat_replies[int(rng.integers(len(chat_replies)))]
+                j = i
+            else:
+                j = int(rng.integers(len(replies)))
+                other = replies[j]
             if other != replies[i] and other not in others and (intents[j] != row.intent or row.intent in SAME_KIND_OK):
                 others.append(other)
         position = int(rng.integers(config.n_candidates))
