@@ -33,19 +33,24 @@ _FLOAT_DIGITS = {"price": 2, "rating": 0, "sentiment": 0, "dwell_seconds": 1}
 _ORACLE_DIGITS = 6
 
 
+def csv_bytes(table: pd.DataFrame, filename: str, float_format: str | None = None) -> bytes:
+    """``table`` as UTF-8 CSV bytes (no index, "\\n" line ends), gzip-compressed with a fixed header time when
+    ``filename`` ends in ".gz", so the same table always gives the same bytes."""
+    content = table.to_csv(index=False, lineterminator="\n", float_format=float_format).encode()
+    if filename.endswith(".gz"):
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
+            gz.write(content)
+        content = buffer.getvalue()
+    return content
+
+
 def _shop_files(shop: Shop) -> dict[str, bytes]:
     """The bytes of every dataset file of ``shop`` (file name → content), rendered in memory."""
     files = {}
     for name, filename in FILES.items():
         table: pd.DataFrame = getattr(shop, name)
-        kwargs = {"float_format": f"%.{_ORACLE_DIGITS}g"} if name == "oracle" else {}
-        text = table.to_csv(index=False, lineterminator="\n", **kwargs).encode()
-        if filename.endswith(".gz"):
-            buffer = io.BytesIO()
-            with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
-                gz.write(text)
-            text = buffer.getvalue()
-        files[filename] = text
+        files[filename] = csv_bytes(table, filename, f"%.{_ORACLE_DIGITS}g" if name == "oracle" else None)
     files[CONFIG_FILE] = (json.dumps(asdict(shop.config), indent=2) + "\n").encode()
     return files
 

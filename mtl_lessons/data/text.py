@@ -18,8 +18,6 @@ number, so the same shop gives the same text. English glosses of the vocabularie
 """
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from dataclasses import dataclass
 
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .config import CATEGORIES, SEGMENTS
+from .files import csv_bytes
 
 INTENTS = ("find_item", "compare_price", "ask_size", "ask_material", "ask_shipping", "return_exchange", "chitchat")
 INTENT_ZH = {"find_item": "找商品", "compare_price": "比价", "ask_size": "问尺码", "ask_material": "问材质",
@@ -411,13 +410,4 @@ def text_tables(shop, config: TextConfig = TextConfig(), n_queries: int = 20_000
 
 def text_files(shop, config: TextConfig = TextConfig(), n_queries: int = 20_000) -> dict[str, bytes]:
     """The bytes of every text file (``text_tables`` rendered as CSV, gzip with a fixed header time)."""
-    files = {}
-    for name, table in text_tables(shop, config, n_queries).items():
-        content = table.to_csv(index=False, lineterminator="\n", float_format="%.6g").encode("utf-8")
-        if name.endswith(".gz"):
-            buffer = io.BytesIO()
-            with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
-                gz.write(content)
-            content = buffer.getvalue()
-        files[name] = content
-    return files
+    return {name: csv_bytes(table, name, "%.6g") for name, table in text_tables(shop, config, n_queries).items()}
